@@ -1,0 +1,49 @@
+# MontyExchange's entry points: `make run` starts the stack, `make test` runs every check.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+
+.PHONY: run test lint typecheck pytest bench install install-dev clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt -e .
+	touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(RUNTIME_STAMP)
+
+install-dev: $(DEV_STAMP)
+
+## Start every service of the stack in the foreground (exchange on 9047).
+run: install
+	$(PY) Microservices/ExchangeMicroservice/app.py
+
+## Lint, format check, type check, then the whole test suite.
+test: lint typecheck pytest
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install-dev
+	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy scripts
+
+pytest: install-dev
+	$(VENV)/bin/pytest
+
+## Measure throughput against the seed's connection-per-request design.
+bench: install-dev
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

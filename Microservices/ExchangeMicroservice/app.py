@@ -1,0 +1,16 @@
+"""Start the exchange service: `python Microservices/ExchangeMicroservice/app.py` (port 9047 by default)."""
+
+import sys
+
+from exchange_service import create_app
+from exchange_service.settings import ExchangeSettings
+from monty_common.serving import load_settings, run_service
+
+
+def main() -> int:
+    """Check settings and broker, then serve with gunicorn."""
+    return run_service("montyexchange-exchange", create_app, load_settings(ExchangeSettings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The exchange service: publish and consume RabbitMQ messages over HTTP."""
+
+from flask_openapi3.openapi import OpenAPI
+
+from exchange_service.extensions import broker
+from exchange_service.routes import api
+from exchange_service.settings import ExchangeSettings
+from monty_common.health import health_blueprint
+from monty_common.logging_setup import configure_logging
+from monty_common.openapi_app import new_openapi_app
+
+
+def create_app(settings: ExchangeSettings | None = None) -> OpenAPI:
+    """Build the exchange app from `settings` (read from the environment when not given)."""
+    settings = settings or ExchangeSettings()
+    configure_logging(settings.log_level)
+    app = new_openapi_app(__name__, "MontyExchange exchange service", "1.0.0")
+    # Also caps any body read outside read_json_body.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["monty.settings"] = settings
+    register_extensions(app, settings)
+    register_blueprints(app, settings)
+    return app
+
+
+def register_extensions(app: OpenAPI, settings: ExchangeSettings) -> None:
+    """Bind the broker links."""
+    broker.init_app(app, settings)
+
+
+def register_blueprints(app: OpenAPI, settings: ExchangeSettings) -> None:
+    """Mount the API and the health endpoints."""
+    app.register_api(api)
+    app.register_blueprint(
+        health_blueprint(
+            lambda: app.extensions[broker.key].readiness(settings.broker_timeout), settings.retry_after
+        )
+    )

@@ -1,0 +1,90 @@
+"""Reading a request body that must be one JSON document, keeping its exact bytes."""
+
+import json
+from typing import NoReturn
+
+from flask import Request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from monty_common.problems import ProblemError
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+def _reject_constant(name: str) -> NoReturn:
+    """NaN and Infinity are accepted by Python's parser but are not JSON."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _skip_number(_text: str) -> int:
+    """Numbers are checked by the parser's grammar; converting them would only limit their size."""
+    return 0
+
+
+def _bad_body(slug: str, title: str, detail: str) -> ProblemError:
+    """A 400 problem about the body."""
+    return ProblemError(400, slug, title, detail)
+
+
+def read_limited_body(request: Request, limit: int) -> bytes:
+    """The body, or 413 as soon as it proves longer than `limit` bytes; a large body is never buffered.
+
+    A declared Content-Length over the limit is refused before anything is read. A chunked body
+    is read from the server's stream up to one byte past the limit (Werkzeug's own limit would
+    cut such a body at the limit without noticing that more follows).
+    """
+    if request.content_length is not None:
+        if request.content_length > limit:
+            raise RequestEntityTooLarge()
+        return request.get_data(cache=False)
+    if not request.environ.get("wsgi.input_terminated"):
+        return b""  # no length and no server-terminated stream: nothing can be read safely
+    stream = request.environ["wsgi.input"]
+    body = bytearray()
+    while len(body) <= limit:
+        chunk = stream.read(min(64 * 1024, limit + 1 - len(body)))
+        if not chunk:
+            break
+        body += chunk
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    return bytes(body)
+
+
+def read_json_body(request: Request, limit: int) -> bytes:
+    """Return the body's bytes (at most `limit`) after checking they are one UTF-8 JSON document."""
+    if request.mimetype != JSON_MEDIA_TYPE:
+        got = request.content_type or "none"
+        raise _bad_body(
+            "unsupported-content-type",
+            "Unsupported Content-Type",
+            f"The body must be sent as Content-Type: {JSON_MEDIA_TYPE} (got {got}).",
+        )
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise _bad_body("unsupported-charset", "Unsupported Charset", f"JSON must be UTF-8 (got {charset}).")
+    raw = read_limited_body(request, limit)
+    if not raw.strip():
+        raise _bad_body("empty-body", "Empty Body", "The body is empty; send one JSON value.")
+    try:
+        json.loads(
+            raw.decode("utf-8"),
+            parse_constant=_reject_constant,
+            parse_int=_skip_number,
+            parse_float=_skip_number,
+        )
+    except UnicodeDecodeError as error:
+        raise _bad_body(
+            "invalid-json", "Invalid JSON", f"The body is not UTF-8 (byte {error.start})."
+        ) from None
+    except json.JSONDecodeError as error:
+        raise _bad_body(
+            "invalid-json",
+            "Invalid JSON",
+            f"The body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.",
+        ) from None
+    except ValueError as error:
+        raise _bad_body("invalid-json", "Invalid JSON", f"The body is not valid JSON: {error}.") from None
+    except RecursionError:
+        raise _bad_body("invalid-json", "Invalid JSON", "The body's JSON is nested too deeply.") from None
+    return raw

@@ -1,0 +1,1 @@
+"""Code the MontyExchange services share: settings, broker links, errors, logging, serving."""

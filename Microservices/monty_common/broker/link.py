@@ -1,0 +1,334 @@
+"""One AMQP connection owned by one I/O thread, which request threads use through a job queue.
+
+pika's connections are not thread-safe, and an idle BlockingConnection misses heartbeats. So each
+link runs a SelectConnection's I/O loop in a thread of its own: heartbeats are serviced while the
+process is idle, many requests share the connection, and the only call crossing threads is
+`add_callback_threadsafe`. The thread starts on first use, so a link is opened after the server
+forks, and it reconnects with capped backoff whenever the connection is lost.
+"""
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+import pika
+from pika.exceptions import AMQPError
+
+from monty_common.broker.errors import BrokerUnavailable
+from monty_common.broker.topology import Topology
+from monty_common.settings import BrokerSettings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Job = tuple[Callable[[Any, "Future[Any]"], None], "Future[Any]"]
+
+INITIAL_BACKOFF = 0.25
+MAX_BACKOFF = 5.0
+
+
+def redact_url(url: str) -> str:
+    """Hide the password of an AMQP URL for logs and messages."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    userinfo, _, hostpart = rest.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{hostpart}"
+
+
+def connection_parameters(settings: BrokerSettings, connection_name: str) -> pika.URLParameters:
+    """pika parameters for `settings`, with heartbeats and timeouts set."""
+    params = pika.URLParameters(settings.amqp_url)
+    params.heartbeat = settings.amqp_heartbeat
+    params.blocked_connection_timeout = settings.amqp_blocked_timeout
+    params.socket_timeout = settings.amqp_connect_timeout
+    params.stack_timeout = settings.amqp_connect_timeout * 2
+    params.connection_attempts = 1
+    params.client_properties = {"connection_name": connection_name}
+    return params
+
+
+class AmqpLink:
+    """A self-healing connection with one channel on which `topology` is declared."""
+
+    role = "link"
+
+    def __init__(self, settings: BrokerSettings, topology: Topology, service: str) -> None:
+        """Prepare the link; nothing connects until first use."""
+        self.settings = settings
+        self.topology = topology
+        self.service = service
+        self._start_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        """Forget everything about a previous thread (also after a fork)."""
+        self._state = threading.Condition()
+        self._ready = False
+        self._attempts = 0
+        self._last_error = "not connected yet"
+        self._stopping = False
+        self._wake = threading.Event()
+        self._jobs_lock = threading.Lock()
+        self._jobs: deque[Job] = deque()
+        self._conn: Any = None
+        self._channel: Any = None
+        self._blocked = False
+        self._became_ready = False
+
+    # --- request-thread side -------------------------------------------------------------------
+
+    def call(self, operation: Callable[[Any, "Future[T]"], None], timeout: float | None = None) -> T:
+        """Run `operation(channel, future)` on the I/O thread and wait for its future's result.
+
+        Raises BrokerUnavailable when the link is down or the answer does not come in time; the
+        operation decides what a timed-out request leaves behind (see Future.cancel).
+        """
+        deadline = time.monotonic() + (self.settings.broker_timeout if timeout is None else timeout)
+        self.wait_ready(deadline)
+        future: Future[T] = Future()
+        with self._jobs_lock:
+            if not self._ready or self._conn is None:
+                raise BrokerUnavailable(f"connection to the broker lost ({self._last_error})")
+            # The I/O thread drains every queued job per wake-up: wake it only for the first.
+            if not self._jobs:
+                self._conn.ioloop.add_callback_threadsafe(self._run_jobs)
+            self._jobs.append((operation, future))
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            if future.cancel():
+                raise BrokerUnavailable("the broker did not answer in time") from None
+            # The I/O thread took the job just now: its answer is on the way.
+            return future.result(timeout=self.settings.broker_timeout)
+
+    def wait_ready(self, deadline: float) -> None:
+        """Return once the link is connected with its topology declared, or raise BrokerUnavailable."""
+        self._ensure_thread()
+        with self._state:
+            if self._ready:
+                return
+            seen = self._attempts
+            # Skip the backoff: a request is waiting, so try now.
+            self._wake.set()
+            while not self._ready and self._attempts == seen:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._state.wait(remaining)
+            if not self._ready:
+                raise BrokerUnavailable(
+                    f"cannot reach the broker at {redact_url(self.settings.amqp_url)}: {self._last_error}"
+                )
+
+    @property
+    def is_ready(self) -> bool:
+        """Whether the link is connected with its topology declared."""
+        return self._ready
+
+    @property
+    def is_blocked(self) -> bool:
+        """Whether the broker has blocked this connection because of a resource alarm."""
+        return self._blocked
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Close the connection and stop the I/O thread."""
+        thread = self._thread
+        if thread is None or self._pid != os.getpid():
+            return
+        self._stopping = True
+        self._wake.set()
+        with self._jobs_lock:
+            conn = self._conn
+            if conn is not None:
+                conn.ioloop.add_callback_threadsafe(self._close_connection)
+        thread.join(timeout)
+        self._thread = None
+
+    def _ensure_thread(self) -> None:
+        """Start the I/O thread on first use in this process."""
+        if self._thread is not None and self._pid == os.getpid():
+            return
+        with self._start_lock:
+            if self._thread is not None and self._pid == os.getpid():
+                return
+            self._reset_state()
+            self._pid = os.getpid()
+            self._thread = threading.Thread(
+                target=self._run, name=f"amqp-{self.service}-{self.role}", daemon=True
+            )
+            self._thread.start()
+
+    # --- I/O-thread side --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        """Connect, serve, and reconnect with capped backoff until closed."""
+        backoff = INITIAL_BACKOFF
+        failures = 0
+        while not self._stopping:
+            if self._serve_one_connection():
+                backoff, failures = INITIAL_BACKOFF, 0
+            if self._stopping:
+                break
+            failures += 1
+            if failures == 1:
+                log.warning(
+                    "broker link down, reconnecting",
+                    extra={"link": self.role, "service": self.service, "error": self._last_error},
+                )
+            self._wake.wait(backoff)
+            self._wake.clear()
+            backoff = min(backoff * 2, MAX_BACKOFF)
+
+    def _serve_one_connection(self) -> bool:
+        """Open one connection and run its I/O loop until it closes; True if it ever became ready."""
+        name = f"monty {self.service} {self.role} pid {os.getpid()}"
+        self._became_ready = False
+        try:
+            conn = pika.SelectConnection(
+                connection_parameters(self.settings, name),
+                on_open_callback=self._on_connection_open,
+                on_open_error_callback=self._on_connection_open_error,
+                on_close_callback=self._on_connection_closed,
+            )
+        except AMQPError as error:  # pragma: no cover - raised only for malformed parameters
+            self._attempt_finished(ready=False, error=repr(error))
+            return False
+        with self._jobs_lock:
+            self._conn = conn
+        try:
+            conn.ioloop.start()
+        finally:
+            with self._jobs_lock:
+                self._conn = None
+                self._channel = None
+                pending = list(self._jobs)
+                self._jobs.clear()
+            for _operation, future in pending:
+                fail(future, BrokerUnavailable(f"connection to the broker lost ({self._last_error})"))
+            conn.ioloop.close()
+        return self._became_ready
+
+    def _attempt_finished(self, ready: bool, error: str | None = None) -> None:
+        """Publish the outcome of a connection attempt to waiting request threads."""
+        with self._state:
+            self._ready = ready
+            if error is not None:
+                self._last_error = error
+            self._attempts += 1
+            self._state.notify_all()
+        if ready:
+            self._became_ready = True
+            log.info("broker link ready", extra={"link": self.role, "service": self.service})
+
+    def _on_connection_open(self, conn: Any) -> None:
+        """Open the link's channel."""
+        conn.add_on_connection_blocked_callback(self._on_blocked)
+        conn.add_on_connection_unblocked_callback(self._on_unblocked)
+        conn.channel(on_open_callback=self._on_channel_open)
+
+    def _on_connection_open_error(self, conn: Any, error: BaseException) -> None:
+        """Record why the broker could not be reached."""
+        self._attempt_finished(ready=False, error=describe_error(error))
+        conn.ioloop.stop()
+
+    def _on_connection_closed(self, conn: Any, reason: BaseException) -> None:
+        """Mark the link down, fail what waits on it, and leave the I/O loop to reconnect."""
+        self._blocked = False
+        self._channel = None
+        self._on_link_lost(BrokerUnavailable(f"connection to the broker lost ({describe_error(reason)})"))
+        self._attempt_finished(ready=False, error=describe_error(reason))
+        conn.ioloop.stop()
+
+    def _on_channel_open(self, channel: Any) -> None:
+        """Declare the topology, then let the role prepare the channel."""
+        channel.add_on_close_callback(self._on_channel_closed)
+        self.topology.declare(
+            channel, lambda: self._prepare_channel(channel, lambda: self._on_ready(channel))
+        )
+
+    def _on_ready(self, channel: Any) -> None:
+        """The channel is prepared: accept jobs."""
+        self._channel = channel
+        self._attempt_finished(ready=True)
+        self._run_jobs()
+
+    def _on_channel_closed(self, channel: Any, reason: BaseException) -> None:
+        """A channel error (e.g. a declaration refused) resets the whole connection."""
+        self._last_error = describe_error(reason)
+        conn = self._conn
+        if conn is not None and conn.is_open:
+            log.warning("broker channel closed", extra={"link": self.role, "error": self._last_error})
+            conn.close()
+
+    def _on_blocked(self, _conn: Any, _frame: Any) -> None:
+        """The broker raised a resource alarm and stopped reading from this connection."""
+        self._blocked = True
+        log.warning("broker blocked the connection", extra={"link": self.role})
+
+    def _on_unblocked(self, _conn: Any, _frame: Any) -> None:
+        """The alarm cleared."""
+        self._blocked = False
+        log.info("broker unblocked the connection", extra={"link": self.role})
+
+    def _close_connection(self) -> None:
+        """Close on request of `close()`."""
+        conn = self._conn
+        if conn is None:
+            return
+        if conn.is_open:
+            conn.close()
+        elif not conn.is_closing:
+            conn.ioloop.stop()
+
+    def _run_jobs(self) -> None:
+        """Run the queued jobs on the channel."""
+        channel = self._channel
+        if channel is None:
+            return
+        while True:
+            with self._jobs_lock:
+                if not self._jobs:
+                    return
+                operation, future = self._jobs.popleft()
+            if future.cancelled():
+                continue  # its request has already been answered
+            try:
+                operation(channel, future)
+            except Exception as error:  # the error belongs to the waiting request
+                fail(future, BrokerUnavailable(f"broker operation failed ({describe_error(error)})"))
+
+    # --- for roles ----------------------------------------------------------------------------------
+
+    def _prepare_channel(self, channel: Any, done: Callable[[], None]) -> None:
+        """Set the channel up for this role after the topology is declared, then call `done`."""
+        done()
+
+    def _on_link_lost(self, error: BrokerUnavailable) -> None:
+        """Fail whatever the role still has in flight."""
+
+
+def fail(future: "Future[Any]", error: BaseException) -> None:
+    """Fail `future` unless it is already settled or cancelled."""
+    if not future.done():
+        future.set_exception(error)
+
+
+def settle(future: "Future[T]", result: T) -> None:
+    """Resolve `future` unless its request has given up on it."""
+    if not future.done():
+        future.set_result(result)
+
+
+def describe_error(error: BaseException) -> str:
+    """A short, readable reason for a connection or channel error (pika nests the cause in args)."""
+    text = "; ".join(str(arg) or repr(arg) for arg in error.args) or type(error).__name__
+    return text if text.startswith(type(error).__name__) else f"{type(error).__name__}: {text}"

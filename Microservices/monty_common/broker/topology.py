@@ -1,0 +1,34 @@
+"""The exchange, queue and binding a link declares once per connection."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pika.exchange_type import ExchangeType
+
+
+@dataclass(frozen=True)
+class Topology:
+    """A durable direct exchange with one durable queue bound to it by one routing key."""
+
+    exchange: str
+    queue: str
+    routing_key: str
+
+    def declare(self, channel: Any, done: Callable[[], None]) -> None:
+        """Declare exchange, queue and binding on `channel` in order, then call `done` on the I/O thread."""
+        channel.exchange_declare(
+            exchange=self.exchange,
+            exchange_type=ExchangeType.direct,
+            durable=True,
+            callback=lambda _frame: channel.queue_declare(
+                queue=self.queue,
+                durable=True,
+                callback=lambda _frame: channel.queue_bind(
+                    queue=self.queue,
+                    exchange=self.exchange,
+                    routing_key=self.routing_key,
+                    callback=lambda _frame: done(),
+                ),
+            ),
+        )

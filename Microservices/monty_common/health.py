@@ -1,0 +1,36 @@
+"""Liveness and readiness endpoints every service mounts."""
+
+from collections.abc import Callable, Mapping
+
+from flask import Blueprint, Response, jsonify
+
+from monty_common.problems import problem_response
+
+ReadinessCheck = Callable[[], Mapping[str, str]]
+
+
+def health_blueprint(readiness: ReadinessCheck, retry_after: int) -> Blueprint:
+    """`/healthz`: the process serves; `/readyz`: `readiness` maps each component to "ok" or why not."""
+    blueprint = Blueprint("health", __name__)
+
+    @blueprint.get("/healthz")
+    def healthz() -> Response:
+        """The process is up."""
+        return jsonify(status="ok")
+
+    @blueprint.get("/readyz")
+    def readyz() -> Response:
+        """Every component the service depends on is reachable."""
+        checks = dict(readiness())
+        if all(state == "ok" for state in checks.values()):
+            return jsonify(status="ready", checks=checks)
+        return problem_response(
+            503,
+            "Service Unavailable",
+            "A component the service depends on is unavailable.",
+            "urn:monty:problem:not-ready",
+            headers={"Retry-After": str(retry_after)},
+            extensions={"checks": checks},
+        )
+
+    return blueprint

@@ -1,0 +1,94 @@
+"""Running a service under gunicorn, with settings checked and the broker probed first."""
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pika
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+from pika.exceptions import AMQPError
+from pydantic import ValidationError
+
+from monty_common.broker.link import connection_parameters, describe_error, redact_url
+from monty_common.lifecycle import close_app
+from monty_common.settings import BrokerSettings, ServiceSettings
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def load_settings(settings_class: type[S]) -> S:
+    """Read settings from the environment, or exit with one line per invalid variable."""
+    try:
+        return settings_class()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "MONTY_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"invalid setting {name}: {problem['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def broker_unreachable(settings: BrokerSettings) -> str | None:
+    """Why the broker cannot be reached, or None when a connection opens."""
+    try:
+        connection = pika.BlockingConnection(connection_parameters(settings, "monty preflight"))
+    except AMQPError as error:
+        return describe_error(error)
+    connection.close()
+    return None
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    """gunicorn driven from code: each worker builds its own app after the fork."""
+
+    def __init__(self, build: Callable[[], Flask], options: dict[str, Any]) -> None:
+        """Keep the factory call and the server options."""
+        self._build = build
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Apply the options."""
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        """Build the app in the worker, so broker links are opened after the fork."""
+        return self._build()
+
+
+def _close_worker_app(_server: Any, worker: Any) -> None:
+    """Release a worker's broker links when it exits."""
+    app = getattr(worker, "wsgi", None)
+    if isinstance(app, Flask):
+        close_app(app)
+
+
+def run_service(name: str, factory: Callable[[S], Flask], settings: S) -> int:
+    """Serve `factory(settings)` with gunicorn's threaded workers until stopped."""
+    if isinstance(settings, BrokerSettings):
+        reason = broker_unreachable(settings)
+        if reason is not None:
+            print(
+                f"{name}: cannot reach RabbitMQ at {redact_url(settings.amqp_url)} ({reason}); "
+                "start one with `rabbitmq-server -detached` or "
+                "`docker run -d -p 5672:5672 rabbitmq:3.10-management`, or set MONTY_AMQP_URL.",
+                file=sys.stderr,
+            )
+            return 1
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    options = {
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": settings.workers,
+        "worker_class": "gthread",
+        "threads": settings.threads,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "proc_name": name,
+        "worker_exit": _close_worker_app,
+        # One control socket per user would clash between the services of one stack.
+        "control_socket_disable": True,
+    }
+    _Gunicorn(lambda: factory(settings), options).run()
+    return 0

@@ -1,0 +1,36 @@
+"""Settings every service shares, read from MONTY_-prefixed environment variables."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings common to every service; each service subclasses it with its own."""
+
+    model_config = SettingsConfigDict(env_prefix="MONTY_", env_file=None, extra="ignore", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(9047, ge=1, le=65535, description="Port the HTTP server listens on.")
+    data_dir: Path = Field(Path("var"), description="Where the service keeps its files.")
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+    workers: int = Field(2, ge=1, le=64, description="Server processes.")
+    threads: int = Field(16, ge=1, le=256, description="Request threads per server process.")
+
+
+class BrokerSettings(ServiceSettings):
+    """Settings of a service that talks to RabbitMQ."""
+
+    amqp_url: str = Field(
+        "amqp://guest:guest@127.0.0.1:5672/", pattern=r"^amqps?://", description="Broker URL."
+    )
+    amqp_heartbeat: int = Field(10, ge=5, le=20, description="Heartbeat interval in seconds.")
+    amqp_connect_timeout: float = Field(2.0, gt=0, le=30, description="Seconds to open a TCP connection.")
+    amqp_blocked_timeout: float = Field(
+        30.0, gt=0, description="Seconds a connection may stay blocked by a broker alarm before it is reset."
+    )
+    broker_timeout: float = Field(
+        5.0, gt=0, le=60, description="Most seconds a request waits on the broker before it is answered 503."
+    )
+    retry_after: int = Field(2, ge=1, le=3600, description="Retry-After seconds sent with 503 answers.")

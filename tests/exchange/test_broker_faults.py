@@ -1,0 +1,197 @@
+"""Broker faults: a bounded 503 with Retry-After, never a hang or a lost message, and recovery.
+
+Tests that stop, block or inspect a broker use a RabbitMQ node of their own; the machine's broker
+is left alone.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from flask_openapi3.openapi import OpenAPI
+from werkzeug.test import TestResponse
+
+from support.names import Names
+from support.rabbit_node import RabbitNode, free_port
+
+# Far above every timeout the tests configure: reaching it means the request hung.
+HANG = 30.0
+
+
+def answer_within_bound(call: Callable[[], TestResponse]) -> TestResponse:
+    """Run a request in a thread; fail if it hangs instead of answering."""
+    result: list[TestResponse] = []
+    worker = threading.Thread(target=lambda: result.append(call()), daemon=True)
+    worker.start()
+    worker.join(HANG)
+    assert result, "the request hung"
+    return result[0]
+
+
+def assert_unavailable(response: TestResponse) -> dict[str, Any]:
+    """503 problem+json with Retry-After."""
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert int(response.headers["Retry-After"]) >= 1
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+@pytest.fixture
+def node_app(make_app: Callable[..., OpenAPI], rabbit_node: RabbitNode, node_names: Names) -> OpenAPI:
+    """An exchange app on the tests' own node, with a short broker timeout."""
+    return make_app(
+        amqp_url=rabbit_node.amqp_url,
+        exchange=node_names.exchange,
+        queue=node_names.queue,
+        routing_key=node_names.routing_key,
+        broker_timeout=2.0,
+    )
+
+
+def our_connections(node: RabbitNode) -> list[str]:
+    """The node's client connections opened by the exchange service (peer port and heartbeat)."""
+    rows = node.ctl(
+        "list_connections", "peer_port", "timeout", "client_properties", "--no-table-headers", "-q"
+    )
+    return [
+        row.split("\t")[0] + " " + row.split("\t")[1] for row in rows.splitlines() if "monty exchange" in row
+    ]
+
+
+def test_unreachable_broker_is_503_with_retry_after(make_app: Callable[..., OpenAPI]) -> None:
+    """Nothing listens on the broker's port: every broker route answers 503 problem+json, promptly."""
+    client = make_app(
+        amqp_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/", broker_timeout=2.0
+    ).test_client()
+    post = assert_unavailable(answer_within_bound(lambda: client.post("/Message", json={"a": 1})))
+    assert post["type"] == "urn:monty:problem:broker-unavailable"
+    assert "cannot reach the broker" in post["detail"]
+    assert "guest:***@" in post["detail"]  # the password is never shown
+    assert_unavailable(answer_within_bound(lambda: client.get("/Consume")))
+    ready = assert_unavailable(answer_within_bound(lambda: client.get("/readyz")))
+    assert ready["checks"]["broker_publisher"] != "ok"
+    assert client.get("/healthz").status_code == 200
+
+
+def test_no_connection_until_first_use_then_two_long_lived_ones(
+    node_app: OpenAPI, rabbit_node: RabbitNode
+) -> None:
+    """Building the app opens nothing (so servers can fork); then one publisher and one getter
+    connection serve every request."""
+    assert our_connections(rabbit_node) == []
+    client = node_app.test_client()
+    for i in range(20):
+        assert client.post("/Message", json={"i": i}).status_code == 200
+        assert client.get("/Consume").status_code == 200
+    first = our_connections(rabbit_node)
+    assert len(first) == 2
+    for i in range(20):
+        assert client.post("/Message", json={"i": i}).status_code == 200
+    assert our_connections(rabbit_node) == first
+
+
+def test_idle_connections_keep_their_heartbeats(
+    make_app: Callable[..., OpenAPI], rabbit_node: RabbitNode, node_names: Names
+) -> None:
+    """With a 5 s heartbeat, the very same connections still serve after 16 idle seconds."""
+    app = make_app(
+        amqp_url=rabbit_node.amqp_url,
+        exchange=node_names.exchange,
+        queue=node_names.queue,
+        routing_key=node_names.routing_key,
+        amqp_heartbeat=5,
+    )
+    client = app.test_client()
+    assert client.post("/Message", json={"before": True}).status_code == 200
+    assert client.get("/Consume").status_code == 200
+    before = our_connections(rabbit_node)
+    assert [row.split()[1] for row in before] == ["5", "5"]  # negotiated heartbeat
+    # The broker closes a connection after two missed heartbeats (about 10 s here).
+    time.sleep(16)
+    assert our_connections(rabbit_node) == before
+    assert client.post("/Message", json={"after": True}).status_code == 200
+
+
+def test_closed_connection_is_reopened_on_the_next_request(
+    node_app: OpenAPI, rabbit_node: RabbitNode
+) -> None:
+    """The broker drops every connection; the next requests succeed without restarting anything."""
+    client = node_app.test_client()
+    assert client.post("/Message", json={"n": 1}).status_code == 200
+    before = our_connections(rabbit_node)
+    rabbit_node.ctl("close_all_connections", "test: dropped on purpose")
+    assert client.post("/Message", json={"n": 2}).status_code == 200
+    assert client.get("/Consume").get_json() == {"n": 1}
+    assert client.get("/Consume").get_json() == {"n": 2}
+    after = our_connections(rabbit_node)
+    assert len(after) == 2
+    assert set(after).isdisjoint(before)
+
+
+def test_broker_down_then_back_without_restart_and_nothing_lost(
+    node_app: OpenAPI, rabbit_node: RabbitNode
+) -> None:
+    """Confirmed messages survive a broker restart; while it is down requests get 503; then they succeed."""
+    client = node_app.test_client()
+    confirmed = client.post("/Message", json={"survives": "restart"})
+    assert confirmed.status_code == 200
+    rabbit_node.stop()
+    try:
+        assert_unavailable(answer_within_bound(lambda: client.post("/Message", json={"while": "down"})))
+        assert_unavailable(answer_within_bound(lambda: client.get("/Consume")))
+        assert_unavailable(answer_within_bound(lambda: client.get("/readyz")))
+    finally:
+        rabbit_node.start()
+    assert answer_within_bound(lambda: client.get("/readyz")).status_code == 200
+    taken = client.get("/Consume")
+    assert taken.get_json() == {"survives": "restart"}
+    assert taken.headers["Monty-Message-Id"] == confirmed.get_json()["message_id"]
+    assert client.post("/Message", json={"after": "restart"}).status_code == 200
+    assert client.get("/Consume").get_json() == {"after": "restart"}
+
+
+def test_nacked_message_is_503_not_2xx(node_app: OpenAPI, rabbit_node: RabbitNode, node_names: Names) -> None:
+    """A queue at its length limit with reject-publish makes the broker nack: the client is told."""
+    rabbit_node.ctl(
+        "set_policy",
+        f"limit-{node_names.queue}",
+        f"^{node_names.queue}$",
+        '{"max-length": 1, "overflow": "reject-publish"}',
+        "--apply-to",
+        "queues",
+    )
+    try:
+        client = node_app.test_client()
+        assert client.post("/Message", json={"fits": True}).status_code == 200
+        refused = assert_unavailable(client.post("/Message", json={"does not": "fit"}))
+        assert refused["type"] == "urn:monty:problem:rejected-by-broker"
+        assert client.get("/Consume").get_json() == {"fits": True}
+        assert client.get("/Consume").headers["Monty-Queue-Empty"] == "true"
+    finally:
+        rabbit_node.ctl("clear_policy", f"limit-{node_names.queue}")
+
+
+def test_resource_alarm_blocks_publishers_but_not_consumers(
+    node_app: OpenAPI, rabbit_node: RabbitNode
+) -> None:
+    """During a memory alarm POST answers 503 within the bound while GET keeps draining the queue."""
+    client: FlaskClient = node_app.test_client()
+    assert client.post("/Message", json={"queued": "before the alarm"}).status_code == 200
+    rabbit_node.ctl("set_vm_memory_high_watermark", "0.0000001")
+    try:
+        blocked = assert_unavailable(answer_within_bound(lambda: client.post("/Message", json={"during": 1})))
+        assert blocked["type"] == "urn:monty:problem:broker-unavailable"
+        assert assert_unavailable(answer_within_bound(lambda: client.post("/Message", json={"during": 2})))
+        assert client.get("/Consume").get_json() == {"queued": "before the alarm"}
+    finally:
+        rabbit_node.ctl("set_vm_memory_high_watermark", "0.4")
+    # When the alarm clears, publishing works again by itself.
+    for _ in range(50):
+        response = answer_within_bound(lambda: client.post("/Message", json={"after": "alarm"}))
+        if response.status_code == 200:
+            break
+    assert response.status_code == 200

@@ -1,0 +1,89 @@
+"""GET /Consume against the real broker: one message, acknowledged, exactly as published."""
+
+import pika
+from flask.testing import FlaskClient
+from flask_openapi3.openapi import OpenAPI
+
+from monty_common.lifecycle import close_app
+from support.broker_admin import admin_channel, get_raw, queue_depth
+from support.names import Names
+
+SENTENCE = "There are no Available Messages to Consume."
+
+
+def test_empty_queue_answers_the_sentence_and_says_so_in_a_header(client: FlaskClient) -> None:
+    """A program tells "empty" by the header, a person by the sentence."""
+    response = client.get("/Consume")
+    assert response.status_code == 200
+    assert response.headers["Monty-Queue-Empty"] == "true"
+    assert response.mimetype == "text/plain"
+    assert response.get_data(as_text=True) == SENTENCE
+
+
+def test_a_json_string_equal_to_the_sentence_is_still_a_message(client: FlaskClient) -> None:
+    """The header, not the body, tells a message from an empty queue."""
+    raw = f'"{SENTENCE}"'.encode()
+    assert client.post("/Message", data=raw, content_type="application/json").status_code == 200
+    response = client.get("/Consume")
+    assert response.headers["Monty-Queue-Empty"] == "false"
+    assert response.mimetype == "application/json"
+    assert response.data == raw
+
+
+def test_message_comes_back_exactly_with_its_metadata(client: FlaskClient) -> None:
+    """Same bytes, JSON content type, and message id, publish time and redelivery in headers."""
+    raw = b'{ "a" : 1,\n "z": [true] }'
+    published = client.post("/Message", data=raw, content_type="application/json").get_json()
+    client.post("/Message", json={"second": True})
+
+    response = client.get("/Consume")
+    assert response.status_code == 200
+    assert response.data == raw
+    assert response.mimetype == "application/json"
+    assert response.headers["Monty-Queue-Empty"] == "false"
+    assert response.headers["Monty-Message-Id"] == published["message_id"]
+    assert response.headers["Monty-Published-At"] == published["published_at"]
+    assert response.headers["Monty-Redelivered"] == "false"
+    assert response.headers["Monty-Messages-Remaining"] == "1"
+
+
+def test_messages_come_back_in_publishing_order(client: FlaskClient) -> None:
+    """The queue is first in, first out."""
+    for i in range(5):
+        assert client.post("/Message", json={"i": i}).status_code == 200
+    bodies = [client.get("/Consume").get_json() for _ in range(5)]
+    assert bodies == [{"i": i} for i in range(5)]
+    assert client.get("/Consume").headers["Monty-Queue-Empty"] == "true"
+
+
+def test_consumed_message_is_acknowledged(app: OpenAPI, amqp_url: str, names: Names) -> None:
+    """Once handed out, the message is gone for good: closing the connection does not requeue it."""
+    client = app.test_client()
+    client.post("/Message", json={"once": True})
+    assert client.get("/Consume").get_json() == {"once": True}
+    close_app(app)  # an unacknowledged message would return to the queue now
+    assert queue_depth(amqp_url, names.queue) == 0
+    assert get_raw(amqp_url, names.queue) is None
+
+
+def test_message_from_another_amqp_client_keeps_its_content_type(
+    client: FlaskClient, amqp_url: str, names: Names
+) -> None:
+    """A message that did not come through the gateway is answered with its own bytes and type."""
+    client.get("/Consume")  # declares the topology
+    with admin_channel(amqp_url) as channel:
+        channel.confirm_delivery()
+        channel.basic_publish(
+            names.exchange,
+            names.routing_key,
+            b"\x00plain bytes\xff",
+            pika.BasicProperties(content_type="application/x-custom"),
+        )
+        channel.basic_publish(names.exchange, names.routing_key, b"no type")
+    first = client.get("/Consume")
+    assert first.data == b"\x00plain bytes\xff"
+    assert first.mimetype == "application/x-custom"
+    assert "Monty-Message-Id" not in first.headers
+    second = client.get("/Consume")
+    assert second.data == b"no type"
+    assert second.mimetype == "application/octet-stream"

@@ -1,0 +1,102 @@
+"""The seed's commands and settings: `python Microservices/ExchangeMicroservice/app.py` on port 9047."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from exchange_service.settings import ExchangeSettings
+from support.live_server import REPO_ROOT, LiveServer
+from support.rabbit_node import free_port
+
+APP = str(REPO_ROOT / "Microservices/ExchangeMicroservice/app.py")
+
+
+def test_defaults_are_the_seeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Port 9047, monty.exchange, monty-queue, routing key message, the local broker, 1 MiB bodies."""
+    for name in [n for n in os.environ if n.startswith("MONTY_")]:
+        monkeypatch.delenv(name)
+    settings = ExchangeSettings()
+    assert settings.port == 9047
+    assert settings.exchange == "monty.exchange"
+    assert settings.queue == "monty-queue"
+    assert settings.routing_key == "message"
+    assert settings.amqp_url == "amqp://guest:guest@127.0.0.1:5672/"
+    assert settings.max_body_bytes == 1024 * 1024
+    assert 5 <= settings.amqp_heartbeat <= 20
+    assert settings.broker_timeout <= 5
+
+
+def test_settings_come_from_monty_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every name and limit can be set through MONTY_ variables."""
+    monkeypatch.setenv("MONTY_QUEUE", "other-queue")
+    monkeypatch.setenv("MONTY_EXCHANGE", "other.exchange")
+    monkeypatch.setenv("MONTY_ROUTING_KEY", "other")
+    monkeypatch.setenv("MONTY_MAX_BODY_BYTES", "2048")
+    settings = ExchangeSettings()
+    assert (settings.queue, settings.exchange, settings.routing_key) == (
+        "other-queue",
+        "other.exchange",
+        "other",
+    )
+    assert settings.max_body_bytes == 2048
+
+
+def test_seed_command_serves_publish_and_consume(live_exchange: LiveServer) -> None:
+    """The service started as the seed's README says publishes and consumes over real HTTP."""
+    published = requests.post(live_exchange.url + "/Message", json={"a": 1}, timeout=10)
+    assert published.status_code == 200
+    consumed = requests.get(live_exchange.url + "/Consume", timeout=10)
+    assert consumed.content == b'{"a": 1}'
+    assert consumed.headers["Monty-Message-Id"] == published.json()["message_id"]
+    empty = requests.get(live_exchange.url + "/Consume", timeout=10)
+    assert empty.text == "There are no Available Messages to Consume."
+    assert requests.get(live_exchange.url + "/openapi/openapi.json", timeout=10).json()["paths"]["/Message"]
+
+
+def test_stops_cleanly_on_sigterm(live_exchange: LiveServer) -> None:
+    """SIGTERM ends the server with status 0."""
+    assert requests.get(live_exchange.url + "/readyz", timeout=10).status_code == 200
+    output = live_exchange.stop()
+    assert live_exchange.process.returncode == 0, output
+
+
+def _run_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run app.py to completion with `env` added."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MONTY_")}
+    return subprocess.run(
+        [sys.executable, APP], env={**base, **env}, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_unreachable_broker_is_one_clear_line_and_nonzero_exit() -> None:
+    """Without a broker the service says so in one line, with how to start one, and exits 1."""
+    result = _run_app({"MONTY_AMQP_URL": f"amqp://guest:secret@127.0.0.1:{free_port()}/"})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "cannot reach RabbitMQ" in lines[0]
+    assert "rabbitmq-server -detached" in lines[0]
+    assert "secret" not in lines[0]
+
+
+def test_invalid_setting_exits_2_naming_the_variable() -> None:
+    """A heartbeat outside 5-20 s is refused at start, not at the first request."""
+    result = _run_app({"MONTY_AMQP_HEARTBEAT": "60"})
+    assert result.returncode == 2
+    assert "MONTY_AMQP_HEARTBEAT" in result.stderr
+
+
+def test_env_example_lists_every_setting() -> None:
+    """.env.example names every MONTY_ variable the service reads, with its default."""
+    listed = dict(
+        line.split("=", 1)
+        for line in (REPO_ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    for name, field in ExchangeSettings.model_fields.items():
+        variable = f"MONTY_{name.upper()}"
+        assert variable in listed, variable
+        assert type(field.default)(listed[variable]) == field.default, variable

@@ -1,0 +1,44 @@
+"""Direct AMQP access for tests: inspect and prepare queues without going through the gateway."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel
+
+
+@contextmanager
+def admin_channel(amqp_url: str) -> Iterator[BlockingChannel]:
+    """A short-lived blocking channel on its own connection."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        yield connection.channel()
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def queue_depth(amqp_url: str, queue: str) -> int:
+    """Messages ready in `queue`."""
+    with admin_channel(amqp_url) as channel:
+        frame: Any = channel.queue_declare(queue=queue, passive=True)
+        count: int = frame.method.message_count
+        return count
+
+
+def get_raw(amqp_url: str, queue: str) -> tuple[Any, Any, bytes] | None:
+    """Take one message straight from `queue` (acked), with its method and properties."""
+    with admin_channel(amqp_url) as channel:
+        method, properties, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            return None
+        return method, properties, body
+
+
+def delete_topology(amqp_url: str, exchange: str, queues: list[str]) -> None:
+    """Remove a test's exchange and queues."""
+    with admin_channel(amqp_url) as channel:
+        for queue in queues:
+            channel.queue_delete(queue=queue)
+        channel.exchange_delete(exchange=exchange)
