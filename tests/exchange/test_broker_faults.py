@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
 from werkzeug.test import TestResponse
 
+from support.broker_admin import admin_channel
 from support.names import Names
 from support.rabbit_node import RabbitNode, free_port
 
@@ -146,7 +147,12 @@ def test_broker_down_then_back_without_restart_and_nothing_lost(
         assert_unavailable(answer_within_bound(lambda: client.get("/readyz")))
     finally:
         rabbit_node.start()
-    assert answer_within_bound(lambda: client.get("/readyz")).status_code == 200
+    # Clients poll readiness; it turns 200 once the links have reconnected by themselves.
+    for _ in range(100):
+        if answer_within_bound(lambda: client.get("/readyz")).status_code == 200:
+            break
+        time.sleep(0.2)
+    assert client.get("/readyz").status_code == 200
     taken = client.get("/Consume")
     assert taken.get_json() == {"survives": "restart"}
     assert taken.headers["Monty-Message-Id"] == confirmed.get_json()["message_id"]
@@ -178,20 +184,49 @@ def test_nacked_message_is_503_not_2xx(node_app: OpenAPI, rabbit_node: RabbitNod
 def test_resource_alarm_blocks_publishers_but_not_consumers(
     node_app: OpenAPI, rabbit_node: RabbitNode
 ) -> None:
-    """During a memory alarm POST answers 503 within the bound while GET keeps draining the queue."""
+    """During a memory alarm POST answers within the bound while GET keeps draining the queue.
+
+    The broker tells a connection it is blocked only once it publishes: that first message may be
+    stored after the alarm, so it is answered 504 with its message_id. The next ones are not sent
+    at all and are answered 503. When the alarm clears, publishing works again by itself.
+    """
     client: FlaskClient = node_app.test_client()
     assert client.post("/Message", json={"queued": "before the alarm"}).status_code == 200
     rabbit_node.ctl("set_vm_memory_high_watermark", "0.0000001")
     try:
-        blocked = assert_unavailable(answer_within_bound(lambda: client.post("/Message", json={"during": 1})))
-        assert blocked["type"] == "urn:monty:problem:broker-unavailable"
-        assert assert_unavailable(answer_within_bound(lambda: client.post("/Message", json={"during": 2})))
+        first = answer_within_bound(lambda: client.post("/Message", json={"during": 1}))
+        assert first.status_code in (503, 504)
+        if first.status_code == 504:
+            assert first.get_json()["type"] == "urn:monty:problem:outcome-unknown"
+            assert first.get_json()["message_id"]
+        second = assert_unavailable(answer_within_bound(lambda: client.post("/Message", json={"during": 2})))
+        assert second["type"] == "urn:monty:problem:broker-unavailable"
+        assert "blocking publishers" in second["detail"]
         assert client.get("/Consume").get_json() == {"queued": "before the alarm"}
     finally:
         rabbit_node.ctl("set_vm_memory_high_watermark", "0.4")
-    # When the alarm clears, publishing works again by itself.
     for _ in range(50):
         response = answer_within_bound(lambda: client.post("/Message", json={"after": "alarm"}))
         if response.status_code == 200:
             break
+        time.sleep(0.2)
     assert response.status_code == 200
+    bodies = []
+    while (taken := client.get("/Consume")).headers["Monty-Queue-Empty"] == "false":
+        bodies.append(taken.get_json())
+    assert {"during": 2} not in bodies  # answered 503: never sent
+    assert {"after": "alarm"} in bodies
+
+
+def test_conflicting_queue_is_reported_not_hidden(
+    make_app: Callable[..., OpenAPI], amqp_url: str, names: Names
+) -> None:
+    """A queue that exists with other arguments cannot be declared: 503 and /readyz give the reason."""
+    with admin_channel(amqp_url) as channel:
+        channel.queue_declare(names.queue, durable=True, arguments={"x-max-length": 5})
+    client = make_app(broker_timeout=2.0).test_client()
+    refused = assert_unavailable(answer_within_bound(lambda: client.post("/Message", json={"a": 1})))
+    assert "PRECONDITION_FAILED" in refused["detail"]
+    time.sleep(0.3)  # past the window in which a fresh failure is repeated without a new attempt
+    ready = assert_unavailable(answer_within_bound(lambda: client.get("/readyz")))
+    assert "PRECONDITION_FAILED" in ready["checks"]["broker_publisher"]

@@ -87,3 +87,31 @@ def test_message_from_another_amqp_client_keeps_its_content_type(
     second = client.get("/Consume")
     assert second.data == b"no type"
     assert second.mimetype == "application/octet-stream"
+
+
+def test_message_with_unusable_metadata_is_still_delivered(
+    client: FlaskClient, amqp_url: str, names: Names
+) -> None:
+    """Properties another client set that cannot be HTTP headers are left out; the body is delivered."""
+    client.get("/Consume")
+    with admin_channel(amqp_url) as channel:
+        channel.confirm_delivery()
+        channel.basic_publish(
+            names.exchange,
+            names.routing_key,
+            b'{"odd": "metadata"}',
+            pika.BasicProperties(
+                content_type="application/json\r\nX-Injected: 1",
+                message_id="id\nwith newline",
+                timestamp=2**62,
+                headers={"published_at": "caf\u00e9 \u20ac"},
+            ),
+        )
+    response = client.get("/Consume")
+    assert response.status_code == 200
+    assert response.data == b'{"odd": "metadata"}'
+    assert response.mimetype == "application/octet-stream"
+    assert "X-Injected" not in response.headers
+    assert "Monty-Message-Id" not in response.headers
+    assert "Monty-Published-At" not in response.headers
+    assert queue_depth(amqp_url, names.queue) == 0

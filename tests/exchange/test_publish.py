@@ -1,10 +1,14 @@
 """POST /Message against the real broker: what is published, how, and only once confirmed."""
 
+import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from flask_openapi3.openapi import OpenAPI
 from pika.exceptions import ChannelClosedByBroker
 
 from support.broker_admin import admin_channel, get_raw, queue_depth
@@ -119,3 +123,40 @@ def test_many_concurrent_publishes_are_each_confirmed_once(
                 break
             seen.append(properties.message_id)
     assert sorted(seen) == sorted(answered)
+
+
+def test_answers_under_a_tight_deadline_never_misstate_the_outcome(
+    make_app: Callable[..., OpenAPI], amqp_url: str, names: Names
+) -> None:
+    """With a deadline too short to wait for confirms: every 200 is stored, a 503 (not sent) never
+    is, and a 504 says the outcome is unknown and names its message_id."""
+    app = make_app(broker_timeout=0.002)
+    app.extensions["monty.broker"].publisher.wait_ready(time.monotonic() + 10)
+    client = app.test_client()
+
+    def post(i: int) -> tuple[int, dict[str, Any]]:
+        response = client.post("/Message", json={"i": i})
+        return response.status_code, response.get_json()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(post, range(200)))
+    statuses = {status for status, _ in answers}
+    assert statuses <= {200, 503, 504}
+    confirmed = {body["message_id"] for status, body in answers if status == 200}
+    unknown = {body["message_id"] for status, body in answers if status == 504}
+    assert all(
+        body["type"] == "urn:monty:problem:outcome-unknown" for status, body in answers if status == 504
+    )
+    assert all(
+        body["type"] == "urn:monty:problem:broker-unavailable" for status, body in answers if status == 503
+    )
+
+    time.sleep(1)  # let late confirms land
+    stored: set[str] = set()
+    with admin_channel(amqp_url) as channel:
+        for method, properties, _body in channel.consume(names.queue, auto_ack=True, inactivity_timeout=1):
+            if method is None:
+                break
+            stored.add(properties.message_id)
+    assert confirmed <= stored
+    assert stored <= confirmed | unknown

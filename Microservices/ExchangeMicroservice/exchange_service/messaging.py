@@ -1,5 +1,6 @@
 """Publishing and taking messages: the exchange's work, below the HTTP layer."""
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,13 +42,54 @@ def take_message(getter: MessageGetter) -> Delivery | None:
     return getter.get()
 
 
+# Header values other AMQP clients put on a message are shown only if they are plain visible ASCII:
+# the message is already acknowledged, so rendering its answer must not fail.
+_SAFE_VALUE = re.compile(r"[\x20-\x7e]{1,1024}")
+_TCHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(rf"{_TCHARS}/{_TCHARS}(\s*;[\x20-\x7e]*)?")
+FALLBACK_CONTENT_TYPE = "application/octet-stream"
+
+
+def _safe(value: object) -> str | None:
+    """`value` as a header value, or None when it cannot be one."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if isinstance(value, str) and _SAFE_VALUE.fullmatch(value):
+        return value
+    return None
+
+
+def content_type(delivery: Delivery) -> str:
+    """The message's own media type, or application/octet-stream when it has none usable."""
+    value = delivery.content_type
+    if value and len(value) <= 255 and _MEDIA_TYPE.fullmatch(value):
+        return value
+    return FALLBACK_CONTENT_TYPE
+
+
 def published_at(delivery: Delivery) -> str | None:
     """When the message was published, as ISO 8601, from its header or its AMQP timestamp."""
-    stamp = delivery.headers.get("published_at")
-    if isinstance(stamp, bytes):
-        stamp = stamp.decode("utf-8", "replace")
-    if isinstance(stamp, str):
+    stamp = _safe(delivery.headers.get("published_at"))
+    if stamp is not None:
         return stamp
     if delivery.timestamp is not None:
-        return datetime.fromtimestamp(delivery.timestamp, UTC).isoformat()
+        try:
+            return datetime.fromtimestamp(delivery.timestamp, UTC).isoformat()
+        except (OverflowError, OSError, ValueError):
+            return None
     return None
+
+
+def message_headers(delivery: Delivery) -> dict[str, str]:
+    """The message's metadata as response headers; values that are not plain ASCII are left out."""
+    headers = {
+        "Monty-Redelivered": "true" if delivery.redelivered else "false",
+        "Monty-Messages-Remaining": str(delivery.remaining),
+    }
+    message_id = _safe(delivery.message_id)
+    if message_id is not None:
+        headers["Monty-Message-Id"] = message_id
+    stamp = published_at(delivery)
+    if stamp is not None:
+        headers["Monty-Published-At"] = stamp
+    return headers

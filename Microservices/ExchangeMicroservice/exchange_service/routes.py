@@ -7,7 +7,7 @@ from flask_openapi3.models.tag import Tag
 from exchange_service.api_models import Published
 from exchange_service.extensions import broker
 from exchange_service.json_body import read_json_body
-from exchange_service.messaging import publish_confirmed, published_at, take_message
+from exchange_service.messaging import content_type, message_headers, publish_confirmed, take_message
 from exchange_service.settings import ExchangeSettings
 from monty_common.broker import BrokerUnavailable, PublishRejected
 from monty_common.broker.problems import broker_problem
@@ -98,16 +98,5 @@ def consume() -> Response:
         return Response(
             EMPTY_QUEUE_SENTENCE, 200, mimetype="text/plain", headers={QUEUE_EMPTY_HEADER: "true"}
         )
-    headers = {
-        QUEUE_EMPTY_HEADER: "false",
-        "Monty-Redelivered": "true" if delivery.redelivered else "false",
-        "Monty-Messages-Remaining": str(delivery.remaining),
-    }
-    if delivery.message_id:
-        headers["Monty-Message-Id"] = delivery.message_id
-    stamp = published_at(delivery)
-    if stamp:
-        headers["Monty-Published-At"] = stamp
-    return Response(
-        delivery.body, 200, content_type=delivery.content_type or "application/octet-stream", headers=headers
-    )
+    headers = {QUEUE_EMPTY_HEADER: "false", **message_headers(delivery)}
+    return Response(delivery.body, 200, content_type=content_type(delivery), headers=headers)

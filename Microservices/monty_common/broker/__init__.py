@@ -1,6 +1,6 @@
 """Long-lived RabbitMQ links: one I/O thread and one connection each, safe to call from many threads."""
 
-from monty_common.broker.errors import BrokerUnavailable, PublishRejected
+from monty_common.broker.errors import BrokerUnavailable, OutcomeUnknown, PublishRejected
 from monty_common.broker.getter import Delivery, MessageGetter
 from monty_common.broker.publisher import ConfirmedPublisher
 from monty_common.broker.topology import Topology
@@ -10,6 +10,7 @@ __all__ = [
     "ConfirmedPublisher",
     "Delivery",
     "MessageGetter",
+    "OutcomeUnknown",
     "PublishRejected",
     "Topology",
 ]

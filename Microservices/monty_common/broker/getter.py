@@ -8,7 +8,7 @@ from typing import Any
 from pika.spec import Basic
 
 from monty_common.broker.errors import BrokerUnavailable
-from monty_common.broker.link import AmqpLink, fail
+from monty_common.broker.link import AmqpLink, fail, settle
 
 
 @dataclass(frozen=True)
@@ -88,13 +88,13 @@ class MessageGetter(AmqpLink):
 
     def _on_get_empty(self, channel: Any) -> None:
         """The queue was empty."""
-        future = self._in_flight
-        if future is not None and not future.done():
-            future.set_result(None)
+        if self._in_flight is not None:
+            settle(self._in_flight, None)
         self._next_get(channel)
 
-    def _on_link_lost(self, error: BrokerUnavailable) -> None:
+    def _on_link_lost(self, reason: str) -> None:
         """Gets in flight fail; an unacked message goes back to the queue with the connection."""
+        error = BrokerUnavailable(reason)
         if self._in_flight is not None:
             fail(self._in_flight, error)
         for future in self._waiting:

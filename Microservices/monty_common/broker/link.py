@@ -13,13 +13,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
+from contextlib import suppress
 from typing import Any, TypeVar
 
 import pika
 from pika.exceptions import AMQPError
 
-from monty_common.broker.errors import BrokerUnavailable
+from monty_common.broker.errors import BrokerUnavailable, OutcomeUnknown
 from monty_common.broker.topology import Topology
 from monty_common.settings import BrokerSettings
 
@@ -30,6 +31,11 @@ Job = tuple[Callable[[Any, "Future[Any]"], None], "Future[Any]"]
 
 INITIAL_BACKOFF = 0.25
 MAX_BACKOFF = 5.0
+# A request arriving this soon after a failed attempt is answered with that failure at once, so a
+# burst of requests during an outage neither waits nor turns into a burst of connection attempts.
+RECENT_FAILURE = 0.25
+# How long a request whose operation the I/O thread has already started waits past its deadline.
+SETTLE_GRACE = 0.2
 
 
 def redact_url(url: str) -> str:
@@ -74,7 +80,9 @@ class AmqpLink:
         self._state = threading.Condition()
         self._ready = False
         self._attempts = 0
+        self._failed_at = -RECENT_FAILURE
         self._last_error = "not connected yet"
+        self._channel_error: str | None = None
         self._stopping = False
         self._wake = threading.Event()
         self._jobs_lock = threading.Lock()
@@ -89,8 +97,9 @@ class AmqpLink:
     def call(self, operation: Callable[[Any, "Future[T]"], None], timeout: float | None = None) -> T:
         """Run `operation(channel, future)` on the I/O thread and wait for its future's result.
 
-        Raises BrokerUnavailable when the link is down or the answer does not come in time; the
-        operation decides what a timed-out request leaves behind (see Future.cancel).
+        Raises BrokerUnavailable when the link is down or the operation did not start in time.
+        An operation that must not be abandoned once started (a publish on the wire) marks its
+        future running; if it then does not finish in time, OutcomeUnknown is raised.
         """
         deadline = time.monotonic() + (self.settings.broker_timeout if timeout is None else timeout)
         self.wait_ready(deadline)
@@ -107,8 +116,11 @@ class AmqpLink:
         except TimeoutError:
             if future.cancel():
                 raise BrokerUnavailable("the broker did not answer in time") from None
-            # The I/O thread took the job just now: its answer is on the way.
-            return future.result(timeout=self.settings.broker_timeout)
+        # The I/O thread has started the operation: its answer may be a moment away.
+        try:
+            return future.result(timeout=SETTLE_GRACE)
+        except TimeoutError:
+            raise OutcomeUnknown("the broker did not answer in time") from None
 
     def wait_ready(self, deadline: float) -> None:
         """Return once the link is connected with its topology declared, or raise BrokerUnavailable."""
@@ -116,6 +128,8 @@ class AmqpLink:
         with self._state:
             if self._ready:
                 return
+            if time.monotonic() - self._failed_at < RECENT_FAILURE:
+                raise self._unreachable()
             seen = self._attempts
             # Skip the backoff: a request is waiting, so try now.
             self._wake.set()
@@ -125,14 +139,18 @@ class AmqpLink:
                     break
                 self._state.wait(remaining)
             if not self._ready:
-                raise BrokerUnavailable(
-                    f"cannot reach the broker at {redact_url(self.settings.amqp_url)}: {self._last_error}"
-                )
+                raise self._unreachable()
+
+    def _unreachable(self) -> BrokerUnavailable:
+        """The error for requests while the link is down."""
+        return BrokerUnavailable(
+            f"cannot reach the broker at {redact_url(self.settings.amqp_url)}: {self._last_error}"
+        )
 
     @property
     def is_ready(self) -> bool:
         """Whether the link is connected with its topology declared."""
-        return self._ready
+        return self._ready and self._thread is not None and self._thread.is_alive()
 
     @property
     def is_blocked(self) -> bool:
@@ -144,21 +162,29 @@ class AmqpLink:
         thread = self._thread
         if thread is None or self._pid != os.getpid():
             return
-        self._stopping = True
-        self._wake.set()
         with self._jobs_lock:
+            # Under the lock that guards _conn, so a connection being opened now sees it.
+            self._stopping = True
             conn = self._conn
             if conn is not None:
                 conn.ioloop.add_callback_threadsafe(self._close_connection)
+        self._wake.set()
         thread.join(timeout)
         self._thread = None
 
+    def _thread_runs(self) -> bool:
+        """Whether this process has a live I/O thread."""
+        return self._thread is not None and self._pid == os.getpid() and self._thread.is_alive()
+
     def _ensure_thread(self) -> None:
-        """Start the I/O thread on first use in this process."""
-        if self._thread is not None and self._pid == os.getpid():
+        """Start the I/O thread on first use in this process (and again should it ever die)."""
+        if self._thread_runs():
             return
+        if self._pid != os.getpid():
+            # A lock copied by fork may have been held by a thread that does not exist here.
+            self._start_lock = threading.Lock()
         with self._start_lock:
-            if self._thread is not None and self._pid == os.getpid():
+            if self._thread_runs():
                 return
             self._reset_state()
             self._pid = os.getpid()
@@ -174,7 +200,13 @@ class AmqpLink:
         backoff = INITIAL_BACKOFF
         failures = 0
         while not self._stopping:
-            if self._serve_one_connection():
+            try:
+                connected = self._serve_one_connection()
+            except Exception as error:  # a bug must not leave the process without a link
+                log.exception("broker link failed", extra={"link": self.role, "service": self.service})
+                self._attempt_finished(ready=False, error=describe_error(error))
+                connected = False
+            if connected:
                 backoff, failures = INITIAL_BACKOFF, 0
             if self._stopping:
                 break
@@ -192,17 +224,20 @@ class AmqpLink:
         """Open one connection and run its I/O loop until it closes; True if it ever became ready."""
         name = f"monty {self.service} {self.role} pid {os.getpid()}"
         self._became_ready = False
-        try:
-            conn = pika.SelectConnection(
-                connection_parameters(self.settings, name),
-                on_open_callback=self._on_connection_open,
-                on_open_error_callback=self._on_connection_open_error,
-                on_close_callback=self._on_connection_closed,
-            )
-        except AMQPError as error:  # pragma: no cover - raised only for malformed parameters
-            self._attempt_finished(ready=False, error=repr(error))
-            return False
+        self._channel_error = None
         with self._jobs_lock:
+            if self._stopping:
+                return False
+            try:
+                conn = pika.SelectConnection(
+                    connection_parameters(self.settings, name),
+                    on_open_callback=self._on_connection_open,
+                    on_open_error_callback=self._on_connection_open_error,
+                    on_close_callback=self._on_connection_closed,
+                )
+            except AMQPError as error:  # raised only for malformed parameters
+                self._attempt_finished(ready=False, error=describe_error(error))
+                return False
             self._conn = conn
         try:
             conn.ioloop.start()
@@ -223,6 +258,8 @@ class AmqpLink:
             self._ready = ready
             if error is not None:
                 self._last_error = error
+            if not ready:
+                self._failed_at = time.monotonic()
             self._attempts += 1
             self._state.notify_all()
         if ready:
@@ -244,8 +281,10 @@ class AmqpLink:
         """Mark the link down, fail what waits on it, and leave the I/O loop to reconnect."""
         self._blocked = False
         self._channel = None
-        self._on_link_lost(BrokerUnavailable(f"connection to the broker lost ({describe_error(reason)})"))
-        self._attempt_finished(ready=False, error=describe_error(reason))
+        # When we closed the connection because of a channel error, that error is the reason.
+        why = self._channel_error or describe_error(reason)
+        self._on_link_lost(f"connection to the broker lost ({why})")
+        self._attempt_finished(ready=False, error=why)
         conn.ioloop.stop()
 
     def _on_channel_open(self, channel: Any) -> None:
@@ -263,10 +302,10 @@ class AmqpLink:
 
     def _on_channel_closed(self, channel: Any, reason: BaseException) -> None:
         """A channel error (e.g. a declaration refused) resets the whole connection."""
-        self._last_error = describe_error(reason)
+        self._channel_error = describe_error(reason)
         conn = self._conn
         if conn is not None and conn.is_open:
-            log.warning("broker channel closed", extra={"link": self.role, "error": self._last_error})
+            log.warning("broker channel closed", extra={"link": self.role, "error": self._channel_error})
             conn.close()
 
     def _on_blocked(self, _conn: Any, _frame: Any) -> None:
@@ -282,11 +321,11 @@ class AmqpLink:
     def _close_connection(self) -> None:
         """Close on request of `close()`."""
         conn = self._conn
-        if conn is None:
+        if conn is None or conn.is_closing or conn.is_closed:
             return
-        if conn.is_open:
-            conn.close()
-        elif not conn.is_closing:
+        try:
+            conn.close()  # also aborts a connection still opening
+        except AMQPError:
             conn.ioloop.stop()
 
     def _run_jobs(self) -> None:
@@ -312,19 +351,20 @@ class AmqpLink:
         """Set the channel up for this role after the topology is declared, then call `done`."""
         done()
 
-    def _on_link_lost(self, error: BrokerUnavailable) -> None:
+    def _on_link_lost(self, reason: str) -> None:
         """Fail whatever the role still has in flight."""
 
 
 def fail(future: "Future[Any]", error: BaseException) -> None:
-    """Fail `future` unless it is already settled or cancelled."""
-    if not future.done():
+    """Fail `future` unless it is already settled, or its request has given up on it."""
+    # Its request thread may have cancelled it a moment ago.
+    with suppress(InvalidStateError):
         future.set_exception(error)
 
 
 def settle(future: "Future[T]", result: T) -> None:
-    """Resolve `future` unless its request has given up on it."""
-    if not future.done():
+    """Resolve `future` unless it is already settled, or its request has given up on it."""
+    with suppress(InvalidStateError):
         future.set_result(result)
 
 

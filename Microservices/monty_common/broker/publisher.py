@@ -6,7 +6,7 @@ from typing import Any
 import pika
 from pika.spec import Basic
 
-from monty_common.broker.errors import BrokerUnavailable, PublishRejected
+from monty_common.broker.errors import BrokerUnavailable, OutcomeUnknown, PublishRejected
 from monty_common.broker.link import AmqpLink, fail, settle
 
 
@@ -30,9 +30,14 @@ class ConfirmedPublisher(AmqpLink):
         """Publish `body` persistently routed by the topology's key; return when the broker confirms it.
 
         Raises PublishRejected when the broker nacks the message or no queue takes it, and
-        BrokerUnavailable when the broker is down, blocks publishing, or does not confirm in time.
+        BrokerUnavailable when the message was not sent (broker down or blocking publishers). When
+        it was sent but not confirmed in time, or the connection was lost before its confirm,
+        OutcomeUnknown carries its message_id: it may or may not be stored.
         """
-        self.call(lambda channel, future: self._publish_now(channel, body, properties, future), timeout)
+        try:
+            self.call(lambda channel, future: self._publish_now(channel, body, properties, future), timeout)
+        except OutcomeUnknown as error:
+            raise OutcomeUnknown(str(error), properties.message_id) from None
 
     def _publish_now(
         self, channel: Any, body: bytes, properties: pika.BasicProperties, future: "Future[None]"
@@ -44,6 +49,8 @@ class ConfirmedPublisher(AmqpLink):
         if self._redeclaring:
             self._held.append((body, properties, future))
             return
+        if not future.set_running_or_notify_cancel():
+            return  # its request has already been answered: the message is not sent
         channel.basic_publish(
             exchange=self.topology.exchange,
             routing_key=self.topology.routing_key,
@@ -102,12 +109,12 @@ class ConfirmedPublisher(AmqpLink):
             else:
                 settle(future, None)
 
-    def _on_link_lost(self, error: BrokerUnavailable) -> None:
-        """Messages without a confirm are not known to be safe: their requests fail."""
-        for future, _message_id in self._unconfirmed.values():
-            fail(future, error)
+    def _on_link_lost(self, reason: str) -> None:
+        """Sent messages without a confirm may or may not be stored; held ones were never sent."""
+        for future, message_id in self._unconfirmed.values():
+            fail(future, OutcomeUnknown(f"{reason} before the broker confirmed the message", message_id))
         for _body, _properties, future in self._held:
-            fail(future, error)
+            fail(future, BrokerUnavailable(reason))
         self._unconfirmed.clear()
         self._held.clear()
         self._returned.clear()
