@@ -19,7 +19,11 @@ QUEUE_EMPTY_HEADER = "Monty-Queue-Empty"
 
 api = APIBlueprint("exchange", __name__, abp_tags=[Tag(name="messages", description="Publish and consume")])
 
-UNAVAILABLE = problem("The broker is unreachable, blocks publishers, or did not answer in time.", True)
+UNAVAILABLE = problem(
+    "Nothing was done: the broker is unreachable, blocks publishers, refused or could not route the "
+    "message, or did not answer in time. Retrying is safe.",
+    True,
+)
 
 
 def _settings() -> ExchangeSettings:
@@ -40,6 +44,11 @@ def _settings() -> ExchangeSettings:
         400: problem("The body is not one UTF-8 JSON value, or Content-Type is not application/json."),
         413: problem("The body is larger than the configured limit (MONTY_MAX_BODY_BYTES)."),
         503: UNAVAILABLE,
+        504: problem(
+            "The message was sent but not confirmed in time: it may or may not be stored. "
+            "The problem's message_id names it.",
+            True,
+        ),
     },
     openapi_extensions={
         "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}},

@@ -242,6 +242,9 @@ class AmqpLink:
         try:
             conn.ioloop.start()
         finally:
+            if not conn.is_closed:
+                # An error escaped the loop with the connection still up: close it properly.
+                self._abandon(conn)
             with self._jobs_lock:
                 self._conn = None
                 self._channel = None
@@ -251,6 +254,15 @@ class AmqpLink:
                 fail(future, BrokerUnavailable(f"connection to the broker lost ({self._last_error})"))
             conn.ioloop.close()
         return self._became_ready
+
+    @staticmethod
+    def _abandon(conn: Any) -> None:
+        """Close `conn` and run its loop until it is closed, for two seconds at most."""
+        with suppress(Exception):
+            if not conn.is_closing:
+                conn.close()
+            conn.ioloop.call_later(2.0, conn.ioloop.stop)
+            conn.ioloop.start()
 
     def _attempt_finished(self, ready: bool, error: str | None = None) -> None:
         """Publish the outcome of a connection attempt to waiting request threads."""
