@@ -267,11 +267,12 @@ class AmqpLink:
     def _attempt_finished(self, ready: bool, error: str | None = None) -> None:
         """Publish the outcome of a connection attempt to waiting request threads."""
         with self._state:
+            # Losing a connection that served is not a failed attempt: the next request retries.
+            if not ready and not self._became_ready:
+                self._failed_at = time.monotonic()
             self._ready = ready
             if error is not None:
                 self._last_error = error
-            if not ready:
-                self._failed_at = time.monotonic()
             self._attempts += 1
             self._state.notify_all()
         if ready:
