@@ -1,15 +1,20 @@
 """Fixtures shared by every service's tests: the real broker, unique names, a node of our own."""
 
 import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
+import psycopg
 import pytest
 
 from support.broker_admin import delete_topology
 from support.names import Names, unique_names
 from support.rabbit_node import RabbitNode
+from support.tokens import TestKeys
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +50,36 @@ def node_names(rabbit_node: RabbitNode) -> Iterator[Names]:
     except Exception:
         rabbit_node.start()
         delete_topology(rabbit_node.amqp_url, created.exchange, [created.queue])
+
+
+@pytest.fixture(scope="session")
+def test_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestKeys]:
+    """A signing key of the tests' own, its JWKS served on loopback."""
+    keys = TestKeys(tmp_path_factory.mktemp("keys"))
+    yield keys
+    keys.close()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty schema in the machine's PostgreSQL (MONTY_TEST_POSTGRES overrides), dropped after."""
+    dsn = os.environ.get("MONTY_TEST_POSTGRES", DEFAULT_POSTGRES)
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f"CREATE SCHEMA {schema}")
+    params = dict(item.split("=", 1) for item in dsn.split())
+    yield (
+        f"postgresql+psycopg://{params['user']}@{params['host']}:{params['port']}/{params['dbname']}"
+        f"?options=-csearch_path%3D{schema}"
+    )
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each database the services support: an SQLite file, then a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

@@ -34,3 +34,23 @@ class BrokerSettings(ServiceSettings):
         5.0, gt=0, le=60, description="Most seconds a request waits on the broker before it is answered 503."
     )
     retry_after: int = Field(2, ge=1, le=3600, description="Retry-After seconds sent with 503 answers.")
+
+
+class TokenSettings(BaseSettings):
+    """Where a service finds the keys that sign access tokens, and what the tokens must say."""
+
+    model_config = SettingsConfigDict(env_prefix="MONTY_", env_file=None, extra="ignore", frozen=True)
+
+    jwks_url: str = Field("http://127.0.0.1:9049/.well-known/jwks.json", description="Auth service's JWKS.")
+    jwt_issuer: str = Field("montyexchange-auth", min_length=1)
+    jwt_audience: str = Field("montyexchange", min_length=1)
+
+
+class ServiceSecretSettings(BaseSettings):
+    """The secret services present on internal routes."""
+
+    model_config = SettingsConfigDict(env_prefix="MONTY_", env_file=None, extra="ignore", frozen=True)
+
+    service_secret: str | None = Field(
+        None, min_length=16, description="Shared by the services; generated under MONTY_DATA_DIR when unset."
+    )

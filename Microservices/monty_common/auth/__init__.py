@@ -1,0 +1,6 @@
+"""Bearer tokens: verifying them locally against the auth service's JWKS, and guarding routes."""
+
+from monty_common.auth.bearer import BearerAuth, current_principal, require_roles
+from monty_common.auth.verifier import InvalidToken, Principal, TokenVerifier
+
+__all__ = ["BearerAuth", "InvalidToken", "Principal", "TokenVerifier", "current_principal", "require_roles"]

@@ -1,0 +1,72 @@
+"""Checking access tokens locally: EdDSA signatures from a cached JWKS, issuer, audience, expiry."""
+
+from dataclasses import dataclass
+
+import jwt
+from jwt import PyJWKClient
+
+ALGORITHMS = ["EdDSA"]
+REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti"]
+ROLES = frozenset({"admin", "producer", "consumer"})
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, forged or not meant for us."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a verified token speaks for."""
+
+    subject: str
+    username: str
+    roles: frozenset[str]
+    token_id: str
+
+
+class TokenVerifier:
+    """Verifies tokens without calling the auth service per request: its JWKS is fetched and cached,
+    and fetched again when a token names an unknown key id."""
+
+    def __init__(self, jwks_url: str, issuer: str, audience: str, timeout: float = 2.0) -> None:
+        """Prepare the JWKS client; nothing is fetched until the first token."""
+        self.issuer = issuer
+        self.audience = audience
+        self._jwks = PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=timeout)
+
+    def verify(self, token: str) -> Principal:
+        """The token's principal, or InvalidToken saying why not."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise InvalidToken(f"malformed token: {error}") from None
+        if header.get("alg") not in ALGORITHMS:
+            raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
+        if not isinstance(header.get("kid"), str):
+            raise InvalidToken("the token names no key id")
+        try:
+            key = self._jwks.get_signing_key(header["kid"])
+        except jwt.PyJWKClientConnectionError as error:
+            raise InvalidToken(f"signing keys unavailable: {error}") from None
+        except jwt.PyJWKClientError:
+            raise InvalidToken("unknown key id") from None
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=ALGORITHMS,
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.PyJWTError as error:
+            raise InvalidToken(str(error)) from None
+        roles = claims.get("roles")
+        if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+            raise InvalidToken("the roles claim is not a list of names")
+        return Principal(
+            subject=str(claims["sub"]),
+            username=str(claims.get("preferred_username", claims["sub"])),
+            roles=frozenset(roles) & ROLES,
+            token_id=str(claims["jti"]),
+        )

@@ -1,0 +1,65 @@
+"""SQLAlchemy engines and Alembic migrations, shared by the services that keep a database."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from monty_common.lifecycle import on_close
+
+
+def sqlite_url(data_dir: Path, filename: str) -> str:
+    """The URL of an SQLite file under `data_dir` (the embedded default)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(data_dir / filename).resolve()}"
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers work beside a writer; waiting beats failing when the file is busy."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url` (SQLite file or PostgreSQL through psycopg 3)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
+        event.listen(engine, "connect", _tune_sqlite)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=5)
+
+
+def upgrade_schema(url: str, migrations: Path) -> None:
+    """Apply every Alembic migration in `migrations` to the database at `url`."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(config, "head")
+
+
+class Database:
+    """Flask extension owning an app's engine and session factory."""
+
+    key = "monty.database"
+
+    def init_app(self, app: Flask, url: str) -> None:
+        """Create the engine; connections open on first use and are released when the app closes."""
+        engine = make_engine(url)
+        app.extensions[self.key] = sessionmaker(engine, expire_on_commit=False)
+        on_close(app, engine.dispose)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed when the block ends, rolled back on error."""
+        factory: sessionmaker[Session] = current_app.extensions[self.key]
+        with factory.begin() as session:
+            yield session

@@ -1,0 +1,81 @@
+"""A signing key of the tests' own, its JWKS served over HTTP on loopback, and tokens with any claims."""
+
+import json
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+ISSUER = "montyexchange-auth"
+AUDIENCE = "montyexchange"
+
+
+class TestKeys:
+    """An Ed25519 key whose JWKS a small HTTP server on loopback publishes, as the auth service does."""
+
+    __test__ = False  # not a test class
+
+    def __init__(self, folder: Path, kid: str = "test-key") -> None:
+        """Generate the key, write the JWKS and serve it."""
+        self.kid = kid
+        self.private_key = Ed25519PrivateKey.generate()
+        self.public_jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(self.private_key.public_key()))
+        self.public_jwk.update(kid=kid, use="sig", alg="EdDSA")
+        self.jwks_path = folder / "jwks.json"
+        self.jwks_path.write_text(json.dumps({"keys": [self.public_jwk]}))
+        jwks_path = self.jwks_path
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = jwks_path.read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @property
+    def jwks_url(self) -> str:
+        """URL of the JWKS."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/.well-known/jwks.json"
+
+    def close(self) -> None:
+        """Stop serving the JWKS."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def claims(self, subject: str, roles: list[str], ttl: int = 300, **extra: Any) -> dict[str, Any]:
+        """Claims of a valid access token."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": subject,
+            "preferred_username": subject,
+            "iat": now,
+            "exp": now + ttl,
+            "jti": str(uuid.uuid4()),
+            "roles": roles,
+        }
+        claims.update(extra)
+        return claims
+
+    def token(self, subject: str = "tester", roles: list[str] | None = None, **extra: Any) -> str:
+        """A valid EdDSA access token for `subject` with `roles` (claims overridable)."""
+        claims = self.claims(subject, roles if roles is not None else ["admin"], **extra)
+        return jwt.encode(claims, self.private_key, algorithm="EdDSA", headers={"kid": self.kid})
+
+    def bearer(self, subject: str = "tester", roles: list[str] | None = None) -> dict[str, str]:
+        """An Authorization header."""
+        return {"Authorization": f"Bearer {self.token(subject, roles)}"}
