@@ -23,9 +23,9 @@ install: $(RUNTIME_STAMP)
 
 install-dev: $(DEV_STAMP)
 
-## Start every service of the stack in the foreground (exchange on 9047).
+## Start every service of the stack in the foreground (exchange 9047, users 9048, auth 9049).
 run: install
-	$(PY) Microservices/ExchangeMicroservice/app.py
+	$(PY) scripts/run_stack.py
 
 ## Lint, format check, type check, then the whole test suite.
 test: lint typecheck pytest

@@ -69,7 +69,7 @@ def new_openapi_app(import_name: str, title: str, version: str) -> OpenAPI:
         import_name,
         info=Info(title=title, version=version),
         doc_prefix="/openapi",
-        security_schemes={},
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         validation_error_status=400,
         validation_error_model=Problem,
         validation_error_callback=validation_problem,

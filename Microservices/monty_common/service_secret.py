@@ -1,23 +1,17 @@
 """The secret services present to each other on internal routes."""
 
 import hmac
-import os
 import secrets
 from pathlib import Path
+
+from monty_common.private_files import read_or_create
 
 SERVICE_SECRET_HEADER = "Monty-Service-Secret"  # noqa: S105 - a header name, not a secret
 
 
 def read_or_create_secret(path: Path) -> str:
     """The secret stored at `path`; created (0600) by whichever service starts first."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(32) + "\n")
-    return path.read_text().strip()
+    return read_or_create(path, lambda: (secrets.token_urlsafe(32) + "\n").encode()).decode().strip()
 
 
 def secrets_match(given: str | None, expected: str) -> bool:

@@ -12,13 +12,29 @@ from exchange_service.settings import ExchangeSettings
 from monty_common.lifecycle import close_app
 from support.live_server import LiveServer
 from support.names import Names
+from support.tokens import TestKeys
 
 AppFactory = Callable[..., OpenAPI]
 
 
+class AdminClient(FlaskClient):
+    """A test client whose requests carry an admin's token unless they set Authorization themselves."""
+
+    token = ""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        """Add the token."""
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers.setdefault("Authorization", f"Bearer {self.token}")
+        return super().open(*args, headers=headers, **kwargs)
+
+
 @pytest.fixture
-def make_app(amqp_url: str, names: Names) -> Iterator[AppFactory]:
-    """Build exchange apps on unique names; every app built is closed after the test."""
+def make_app(amqp_url: str, names: Names, test_keys: TestKeys) -> Iterator[AppFactory]:
+    """Build exchange apps on unique names, trusting the tests' signing key; closed after the test.
+
+    Their test clients act as an admin (who may publish and consume) unless a test says otherwise.
+    """
     apps: list[OpenAPI] = []
 
     def build(**overrides: Any) -> OpenAPI:
@@ -27,9 +43,13 @@ def make_app(amqp_url: str, names: Names) -> Iterator[AppFactory]:
             "exchange": names.exchange,
             "queue": names.queue,
             "routing_key": names.routing_key,
+            "jwks_url": test_keys.jwks_url,
         }
         values.update(overrides)
         app = create_app(ExchangeSettings(**values))
+        app.test_client_class = type(
+            "Client", (AdminClient,), {"token": test_keys.token("admin-user", ["admin"])}
+        )
         apps.append(app)
         return app
 
@@ -51,7 +71,7 @@ def client(app: OpenAPI) -> FlaskClient:
 
 
 @pytest.fixture
-def live_exchange(amqp_url: str, names: Names) -> Iterator[LiveServer]:
+def live_exchange(amqp_url: str, names: Names, test_keys: TestKeys) -> Iterator[LiveServer]:
     """The exchange service started by its seed command, under gunicorn."""
     server = LiveServer(
         "Microservices/ExchangeMicroservice/app.py",
@@ -60,6 +80,7 @@ def live_exchange(amqp_url: str, names: Names) -> Iterator[LiveServer]:
             "MONTY_EXCHANGE": names.exchange,
             "MONTY_QUEUE": names.queue,
             "MONTY_ROUTING_KEY": names.routing_key,
+            "MONTY_JWKS_URL": test_keys.jwks_url,
         },
     )
     try:

@@ -8,6 +8,7 @@ from flask.testing import FlaskClient
 from support.broker_admin import queue_depth
 from support.live_server import LiveServer
 from support.names import Names
+from support.tokens import TestKeys
 
 PROBLEM = "application/problem+json"
 
@@ -111,21 +112,28 @@ def _read_status_line(sock: socket.socket) -> str:
     return data.split(b"\r\n", 1)[0].decode()
 
 
-def test_oversized_body_is_refused_before_it_is_sent(live_exchange: LiveServer) -> None:
+def test_oversized_body_is_refused_before_it_is_sent(live_exchange: LiveServer, test_keys: TestKeys) -> None:
     """A Content-Length over the limit is answered 413 while the client has sent none of the body."""
     with socket.create_connection(("127.0.0.1", live_exchange.port), timeout=10) as sock:
         sock.sendall(
             b"POST /Message HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1073741824\r\n\r\n"
+            + _authorization(test_keys)
+            + b"Content-Length: 1073741824\r\n\r\n"
         )
         assert _read_status_line(sock).startswith("HTTP/1.1 413")
 
 
-def _send_chunked(sock: socket.socket, path: str, body: bytes, terminate: bool) -> None:
-    """Send `body` in 64 KiB chunks, ending the body only if `terminate`."""
+def _authorization(test_keys: TestKeys) -> bytes:
+    """An Authorization header line of a producer."""
+    return f"Authorization: Bearer {test_keys.token('producer-user', ['producer'])}\r\n".encode()
+
+
+def _send_chunked(sock: socket.socket, body: bytes, terminate: bool, test_keys: TestKeys) -> None:
+    """POST `body` to /Message in 64 KiB chunks, ending the body only if `terminate`."""
     sock.sendall(
-        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        "Transfer-Encoding: chunked\r\n\r\n".encode()
+        b"POST /Message HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + _authorization(test_keys)
+        + b"Transfer-Encoding: chunked\r\n\r\n"
     )
     for start in range(0, len(body), 64 * 1024):
         chunk = body[start : start + 64 * 1024]
@@ -134,18 +142,22 @@ def _send_chunked(sock: socket.socket, path: str, body: bytes, terminate: bool) 
         sock.sendall(b"0\r\n\r\n")
 
 
-def test_oversized_chunked_body_is_refused_at_the_limit(live_exchange: LiveServer) -> None:
+def test_oversized_chunked_body_is_refused_at_the_limit(
+    live_exchange: LiveServer, test_keys: TestKeys
+) -> None:
     """A chunked body is read only up to the limit: 413 comes while the body is still open."""
     with socket.create_connection(("127.0.0.1", live_exchange.port), timeout=10) as sock:
-        _send_chunked(sock, "/Message", b"1" * (1024 * 1024 + 64 * 1024), terminate=False)
+        _send_chunked(sock, b"1" * (1024 * 1024 + 64 * 1024), False, test_keys)
         assert _read_status_line(sock).startswith("HTTP/1.1 413")
 
 
 @pytest.mark.parametrize(("size", "status"), [(1024 * 1024, "200"), (1024 * 1024 + 1, "413")])
-def test_chunked_body_limit_is_exact(live_exchange: LiveServer, size: int, status: str) -> None:
+def test_chunked_body_limit_is_exact(
+    live_exchange: LiveServer, test_keys: TestKeys, size: int, status: str
+) -> None:
     """A chunked number of exactly 1 MiB is published whole; one digit more is refused, not cut."""
     with socket.create_connection(("127.0.0.1", live_exchange.port), timeout=10) as sock:
-        _send_chunked(sock, "/Message", b"1" * size, terminate=True)
+        _send_chunked(sock, b"1" * size, True, test_keys)
         assert _read_status_line(sock).startswith(f"HTTP/1.1 {status}")
 
 

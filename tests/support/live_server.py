@@ -17,9 +17,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 class LiveServer:
     """A service process under gunicorn, stopped with SIGTERM."""
 
-    def __init__(self, script: str, env: dict[str, str]) -> None:
-        """Start `script` with MONTY_ settings from `env` on a free port."""
-        self.port = free_port()
+    def __init__(self, script: str, env: dict[str, str], port: int | None = None) -> None:
+        """Start `script` with MONTY_ settings from `env` on `port` (a free one by default)."""
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONTY_")}
         full_env.update({"MONTY_PORT": str(self.port), "MONTY_WORKERS": "1", "MONTY_THREADS": "4"}, **env)

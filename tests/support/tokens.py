@@ -1,5 +1,8 @@
 """A signing key of the tests' own, its JWKS served over HTTP on loopback, and tokens with any claims."""
 
+import base64
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -79,3 +82,22 @@ class TestKeys:
     def bearer(self, subject: str = "tester", roles: list[str] | None = None) -> dict[str, str]:
         """An Authorization header."""
         return {"Authorization": f"Bearer {self.token(subject, roles)}"}
+
+
+def _b64url(data: bytes) -> str:
+    """Unpadded base64url."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def forge(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
+    """A JWT assembled by hand, for attacks no honest library would sign."""
+    head = _b64url(json.dumps(header).encode())
+    body = _b64url(json.dumps(claims).encode())
+    return f"{head}.{body}.{_b64url(signature)}"
+
+
+def forge_hs256(header: dict[str, Any], claims: dict[str, Any], secret: bytes) -> str:
+    """An HS256 JWT signed with `secret` (such as the public key: the algorithm-confusion attack)."""
+    unsigned = forge(header, claims).rsplit(".", 1)[0]
+    signature = hmac.new(secret, unsigned.encode(), hashlib.sha256).digest()
+    return f"{unsigned}.{_b64url(signature)}"

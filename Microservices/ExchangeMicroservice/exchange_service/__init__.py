@@ -5,6 +5,7 @@ from flask_openapi3.openapi import OpenAPI
 from exchange_service.extensions import broker
 from exchange_service.routes import api
 from exchange_service.settings import ExchangeSettings
+from monty_common.auth import BearerAuth, TokenVerifier
 from monty_common.health import health_blueprint
 from monty_common.logging_setup import configure_logging
 from monty_common.openapi_app import new_openapi_app
@@ -24,8 +25,9 @@ def create_app(settings: ExchangeSettings | None = None) -> OpenAPI:
 
 
 def register_extensions(app: OpenAPI, settings: ExchangeSettings) -> None:
-    """Bind the broker links."""
+    """Bind the broker links and the token verifier."""
     broker.init_app(app, settings)
+    BearerAuth().init_app(app, TokenVerifier(settings.jwks_url, settings.jwt_issuer, settings.jwt_audience))
 
 
 def register_blueprints(app: OpenAPI, settings: ExchangeSettings) -> None:

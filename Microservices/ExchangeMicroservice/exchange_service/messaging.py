@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pika
 from pika.delivery_mode import DeliveryMode
 
+from monty_common.auth import Principal
 from monty_common.broker import ConfirmedPublisher, Delivery, MessageGetter
 
 APP_ID = "montyexchange"
@@ -21,8 +22,8 @@ class PublishedMessage:
     published_at: datetime
 
 
-def publish_confirmed(publisher: ConfirmedPublisher, body: bytes) -> PublishedMessage:
-    """Publish `body` as a persistent JSON message; return once the broker has confirmed it."""
+def publish_confirmed(publisher: ConfirmedPublisher, body: bytes, producer: Principal) -> PublishedMessage:
+    """Publish `body` as a persistent JSON message stamped with its producer; return once confirmed."""
     published_at = datetime.now(UTC)
     message_id = str(uuid.uuid4())
     properties = pika.BasicProperties(
@@ -31,7 +32,12 @@ def publish_confirmed(publisher: ConfirmedPublisher, body: bytes) -> PublishedMe
         message_id=message_id,
         timestamp=int(published_at.timestamp()),
         app_id=APP_ID,
-        headers={"published_at": published_at.isoformat(timespec="milliseconds")},
+        headers={
+            "published_at": published_at.isoformat(timespec="milliseconds"),
+            # Who sent it, for consumers and the archive (user_id would have to match the AMQP login).
+            "producer": producer.subject,
+            "producer_name": producer.username,
+        },
     )
     publisher.publish(body, properties)
     return PublishedMessage(message_id, published_at)
@@ -92,4 +98,8 @@ def message_headers(delivery: Delivery) -> dict[str, str]:
     stamp = published_at(delivery)
     if stamp is not None:
         headers["Monty-Published-At"] = stamp
+    for name, header in (("producer", "Monty-Producer"), ("producer_name", "Monty-Producer-Name")):
+        value = _safe(delivery.headers.get(name))
+        if value is not None:
+            headers[header] = value
     return headers

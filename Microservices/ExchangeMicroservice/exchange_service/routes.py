@@ -9,6 +9,7 @@ from exchange_service.extensions import broker
 from exchange_service.json_body import read_json_body
 from exchange_service.messaging import content_type, message_headers, publish_confirmed, take_message
 from exchange_service.settings import ExchangeSettings
+from monty_common.auth import current_principal, require_roles
 from monty_common.broker import BrokerUnavailable, PublishRejected
 from monty_common.broker.problems import broker_problem
 from monty_common.openapi_app import header_doc as header
@@ -19,6 +20,8 @@ QUEUE_EMPTY_HEADER = "Monty-Queue-Empty"
 
 api = APIBlueprint("exchange", __name__, abp_tags=[Tag(name="messages", description="Publish and consume")])
 
+UNAUTHORIZED = problem("No valid bearer token (missing, malformed, expired or forged).")
+FORBIDDEN = problem("The token's user lacks the role this route needs.")
 UNAVAILABLE = problem(
     "Nothing was done: the broker is unreachable, blocks publishers, refused or could not route the "
     "message, or did not answer in time. Retrying is safe.",
@@ -41,6 +44,8 @@ def _settings() -> ExchangeSettings:
     ),
     responses={
         200: Published,
+        401: UNAUTHORIZED,
+        403: FORBIDDEN,
         400: problem("The body is not one UTF-8 JSON value, or Content-Type is not application/json."),
         413: problem("The body is larger than the configured limit (MONTY_MAX_BODY_BYTES)."),
         503: UNAVAILABLE,
@@ -53,13 +58,15 @@ def _settings() -> ExchangeSettings:
     openapi_extensions={
         "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}},
     },
+    security=[{"bearer": []}],
 )
+@require_roles("producer")
 def post_message() -> tuple[dict[str, str], int]:
     """Publish the body and answer with its message_id once the broker has confirmed it."""
     settings = _settings()
     body = read_json_body(request, settings.max_body_bytes)
     try:
-        message = publish_confirmed(broker.links.publisher, body)
+        message = publish_confirmed(broker.links.publisher, body, current_principal())
     except (BrokerUnavailable, PublishRejected) as error:
         raise broker_problem(error, settings.retry_after) from error
     published = Published(
@@ -88,15 +95,21 @@ def post_message() -> tuple[dict[str, str], int]:
                 "Monty-Published-At": header("When the message was published (ISO 8601)."),
                 "Monty-Redelivered": header("'true' if the broker delivered this message before."),
                 "Monty-Messages-Remaining": header("Messages left in the queue after this one.", "integer"),
+                "Monty-Producer": header("The producer's user id (the token's sub)."),
+                "Monty-Producer-Name": header("The producer's username."),
             },
             "content": {
                 "application/json": {"schema": {}},
                 "text/plain": {"schema": {"type": "string", "enum": [EMPTY_QUEUE_SENTENCE]}},
             },
         },
+        401: UNAUTHORIZED,
+        403: FORBIDDEN,
         503: UNAVAILABLE,
     },
+    security=[{"bearer": []}],
 )
+@require_roles("consumer")
 def consume() -> Response:
     """Take one message, or say that there is none."""
     try:

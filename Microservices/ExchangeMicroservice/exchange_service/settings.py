@@ -2,10 +2,10 @@
 
 from pydantic import Field
 
-from monty_common.settings import BrokerSettings
+from monty_common.settings import BrokerSettings, TokenSettings
 
 
-class ExchangeSettings(BrokerSettings):
+class ExchangeSettings(BrokerSettings, TokenSettings):
     """Where the exchange service listens and which exchange, queue and key it uses."""
 
     port: int = Field(9047, ge=1, le=65535)

@@ -1,0 +1,73 @@
+"""HTTP routes of the auth service: POST /auth/token and GET /.well-known/jwks.json."""
+
+from typing import Any
+
+from flask import Response, current_app, jsonify
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
+from pydantic import BaseModel, Field
+
+from auth_service.throttling import account_key, failed_login, limiter, per_account_limit, per_address_limit
+from auth_service.tokens import TokenIssuer
+from auth_service.users_client import UsersClient, UsersUnavailable
+from monty_common.openapi_app import problem_doc
+from monty_common.problems import ProblemError
+
+api = APIBlueprint("auth", __name__, abp_tags=[Tag(name="auth", description="Access tokens")])
+
+
+class Credentials(BaseModel):
+    """A login."""
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenAnswer(BaseModel):
+    """An access token (RFC 6749 section 5.1)."""
+
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the token type, not a secret
+    expires_in: int
+
+
+INVALID = ProblemError(401, "invalid-credentials", "Invalid Credentials", "Invalid username or password.")
+
+
+@api.post(
+    "/auth/token",
+    summary="Log in: trade a username and password for an access token",
+    responses={
+        200: TokenAnswer,
+        400: problem_doc("The body is not a JSON object with username and password."),
+        401: problem_doc("Invalid username or password (the same answer for an unknown user)."),
+        429: problem_doc("Too many failed logins for this account or from this address.", True),
+        503: problem_doc("The user service is unavailable.", True),
+    },
+)
+@limiter.limit(per_account_limit, key_func=account_key, deduct_when=failed_login)
+@limiter.limit(per_address_limit, deduct_when=failed_login)
+def issue_token(body: Credentials) -> Any:
+    """Check the credentials with the user service and answer a signed token."""
+    users: UsersClient = current_app.extensions["monty.users"]
+    issuer: TokenIssuer = current_app.extensions["monty.issuer"]
+    try:
+        user = users.verify(body.username, body.password)
+    except UsersUnavailable as error:
+        raise ProblemError(
+            503, "users-unavailable", "User Service Unavailable", str(error), {"Retry-After": "2"}
+        ) from None
+    if user is None:
+        raise INVALID
+    token = issuer.issue(user.id, user.username, user.roles)
+    answer = jsonify(TokenAnswer(access_token=token.access_token, expires_in=token.expires_in).model_dump())
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
+@api.get("/.well-known/jwks.json", summary="The public keys that verify access tokens")
+def jwks() -> Response:
+    """The JWKS, cacheable for five minutes."""
+    answer = jsonify(current_app.extensions["monty.jwks"])
+    answer.headers["Cache-Control"] = "public, max-age=300"
+    return answer

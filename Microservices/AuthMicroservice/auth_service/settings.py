@@ -1,0 +1,30 @@
+"""The auth service's settings (environment variables prefixed MONTY_)."""
+
+from pathlib import Path
+
+from pydantic import Field
+
+from monty_common.settings import ServiceSecretSettings, ServiceSettings, TokenSettings
+
+
+class AuthSettings(ServiceSettings, TokenSettings, ServiceSecretSettings):
+    """Where the auth service listens, how it signs tokens, whom it asks about users, how it throttles."""
+
+    port: int = Field(9049, ge=1, le=65535)
+    signing_key_file: Path | None = Field(
+        None, description="Ed25519 private key (PEM). Unset: generated under MONTY_DATA_DIR on first start."
+    )
+    previous_signing_key_files: list[Path] = Field(
+        default_factory=list,
+        description="Retired keys whose public halves stay published until tokens expire.",
+    )
+    token_ttl: int = Field(900, ge=5, le=86400, description="Access-token lifetime in seconds.")
+    users_url: str = Field("http://127.0.0.1:9048", pattern=r"^https?://", description="The user service.")
+    users_timeout: float = Field(3.0, gt=0, le=30)
+    rate_limit_storage: str = Field(
+        "memory://", description="Flask-Limiter storage, e.g. redis://127.0.0.1:6379/0."
+    )
+    login_limit_per_account: str = Field("5 per minute", description="Failed logins allowed per username.")
+    login_limit_per_address: str = Field(
+        "20 per minute", description="Failed logins allowed per client address."
+    )

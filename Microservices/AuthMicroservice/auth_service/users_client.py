@@ -1,0 +1,48 @@
+"""Asking the user service whether credentials are valid (never reading its tables)."""
+
+from dataclasses import dataclass
+
+import requests
+
+from monty_common.service_secret import SERVICE_SECRET_HEADER
+
+
+class UsersUnavailable(Exception):
+    """The user service could not be asked."""
+
+
+@dataclass(frozen=True)
+class VerifiedUser:
+    """A user whose credentials the user service accepted."""
+
+    id: str
+    username: str
+    roles: list[str]
+
+
+class UsersClient:
+    """Calls the user service's internal credential check with the service secret."""
+
+    def __init__(self, base_url: str, secret: str, timeout: float) -> None:
+        """Where the user service is and how to prove we are a service."""
+        self.url = base_url.rstrip("/") + "/internal/credentials"
+        self.secret = secret
+        self.timeout = timeout
+
+    def verify(self, username: str, password: str) -> VerifiedUser | None:
+        """The user when the credentials are valid, None when they are not."""
+        try:
+            response = requests.post(
+                self.url,
+                json={"username": username, "password": password},
+                headers={SERVICE_SECRET_HEADER: self.secret},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as error:
+            raise UsersUnavailable(f"user service unreachable: {type(error).__name__}") from None
+        if response.status_code == 401 and "invalid-credentials" in response.text:
+            return None
+        if response.status_code != 200:
+            raise UsersUnavailable(f"user service answered {response.status_code}")
+        body = response.json()
+        return VerifiedUser(str(body["id"]), str(body["username"]), [str(role) for role in body["roles"]])

@@ -1,0 +1,16 @@
+"""Start the user service: `python Microservices/UserMicroservice/app.py` (port 9048 by default)."""
+
+import sys
+
+from monty_common.serving import load_settings, run_service
+from user_service import create_app
+from user_service.settings import UserSettings
+
+
+def main() -> int:
+    """Check settings, then serve with gunicorn."""
+    return run_service("montyexchange-users", create_app, load_settings(UserSettings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

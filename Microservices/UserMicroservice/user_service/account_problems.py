@@ -1,0 +1,44 @@
+"""The problems the account operations answer with."""
+
+from monty_common.auth.bearer import REALM
+from monty_common.problems import ProblemError
+
+
+def user_not_found(user_id: str) -> ProblemError:
+    """404: no user has this id."""
+    return ProblemError(404, "user-not-found", "User Not Found", f"No user has the id {user_id}.")
+
+
+def username_taken(username: str) -> ProblemError:
+    """409: the name is in use, perhaps spelled with other capitals."""
+    return ProblemError(
+        409, "username-taken", "Username Taken", f"A user named {username!r} (ignoring case) already exists."
+    )
+
+
+def last_admin() -> ProblemError:
+    """409: the change would leave no enabled admin to manage users."""
+    return ProblemError(
+        409, "last-admin", "Last Admin", "This is the only enabled admin; make another admin first."
+    )
+
+
+def wrong_password() -> ProblemError:
+    """403: the current password given to change it is not the user's."""
+    return ProblemError(403, "wrong-password", "Wrong Password", "The current password is not correct.")
+
+
+def account_gone() -> ProblemError:
+    """401: the token is valid but its user was deleted or disabled since it was issued."""
+    return ProblemError(
+        401,
+        "unauthorized",
+        "Unauthorized",
+        "The token's user no longer exists or is disabled.",
+        {"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token"'},
+    )
+
+
+def invalid_credentials() -> ProblemError:
+    """401 for every failed sign-in alike: unknown user, wrong password or disabled account."""
+    return ProblemError(401, "invalid-credentials", "Invalid Credentials", "Invalid username or password.")

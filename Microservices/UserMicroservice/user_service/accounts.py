@@ -1,0 +1,162 @@
+"""Managing accounts and checking credentials: the user service's work, below the HTTP layer."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, func, literal, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from user_service.account_problems import last_admin, user_not_found, username_taken, wrong_password
+from user_service.extensions import database
+from user_service.models import ROLE_SEPARATOR, User, now
+from user_service.passwords import hash_password, needs_rehash, password_matches, spend_verification
+from user_service.user_rules import ADMIN, username_key
+
+
+@dataclass(frozen=True)
+class UserPage:
+    """Users in username order, and the cursor of the next page (None on the last)."""
+
+    items: list[User]
+    next_cursor: str | None
+
+
+def has_role(role: str) -> ColumnElement[bool]:
+    """SQL condition: the user holds `role` (a whole item of the comma-separated list)."""
+    return (literal(ROLE_SEPARATOR) + User.roles_text + literal(ROLE_SEPARATOR)).contains(
+        f"{ROLE_SEPARATOR}{role}{ROLE_SEPARATOR}", autoescape=True
+    )
+
+
+def _load(session: Session, user_id: str) -> User:
+    """The user with `user_id`, or a 404 problem."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise user_not_found(user_id)
+    return user
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Refuse to take away the last enabled admin."""
+    if user.disabled or ADMIN not in user.roles:
+        return
+    others = select(func.count()).where(has_role(ADMIN), User.disabled.is_(False), User.id != user.id)
+    if not session.scalar(others):
+        raise last_admin()
+
+
+def create_user(username: str, password: str, roles: Iterable[str]) -> User:
+    """A new enabled user; 409 if the name is taken, whatever its capitals."""
+    password_hash = hash_password(password)
+    user = User(username=username, username_key=username_key(username), password_hash=password_hash)
+    user.roles = frozenset(roles)
+    with database.session() as session:
+        if session.scalar(select(User.id).where(User.username_key == user.username_key)):
+            raise username_taken(username)
+        session.add(user)
+        try:
+            session.flush()
+        except IntegrityError:
+            # Another request created the same name between our check and our insert.
+            raise username_taken(username) from None
+    return user
+
+
+def list_users(limit: int, after: str | None) -> UserPage:
+    """Up to `limit` users whose username key follows `after`, in username-key order."""
+    query = select(User).order_by(User.username_key).limit(limit + 1)
+    if after is not None:
+        query = query.where(User.username_key > after)
+    with database.session() as session:
+        users = list(session.scalars(query))
+    more = len(users) > limit
+    users = users[:limit]
+    return UserPage(users, users[-1].username_key if more else None)
+
+
+def get_user(user_id: str) -> User:
+    """The user with `user_id`, or a 404 problem."""
+    with database.session() as session:
+        return _load(session, user_id)
+
+
+def find_active_user(user_id: str) -> User | None:
+    """The user with `user_id` if it exists and is enabled."""
+    with database.session() as session:
+        user = session.get(User, user_id)
+    return user if user is not None and not user.disabled else None
+
+
+def set_roles(user_id: str, roles: Iterable[str]) -> User:
+    """Replace the user's roles."""
+    new_roles = frozenset(roles)
+    with database.session() as session:
+        user = _load(session, user_id)
+        if ADMIN not in new_roles:
+            _keep_an_admin(session, user)
+        user.roles = new_roles
+        user.updated_at = now()
+    return user
+
+
+def set_disabled(user_id: str, disabled: bool) -> User:
+    """Disable or enable the user; a disabled user cannot sign in."""
+    with database.session() as session:
+        user = _load(session, user_id)
+        if disabled:
+            _keep_an_admin(session, user)
+        if user.disabled != disabled:
+            user.disabled = disabled
+            user.updated_at = now()
+    return user
+
+
+def reset_password(user_id: str, password: str) -> None:
+    """Give the user a new password (an admin's act: the old one is not asked for)."""
+    password_hash = hash_password(password)
+    with database.session() as session:
+        user = _load(session, user_id)
+        user.password_hash = password_hash
+        user.updated_at = now()
+
+
+def delete_user(user_id: str) -> None:
+    """Delete the user for good."""
+    with database.session() as session:
+        user = _load(session, user_id)
+        _keep_an_admin(session, user)
+        session.delete(user)
+
+
+def change_own_password(user_id: str, old_password: str, new_password: str) -> None:
+    """Change a user's password after checking the current one (403 if wrong)."""
+    user = get_user(user_id)
+    if not password_matches(user.password_hash, old_password):
+        raise wrong_password()
+    reset_password(user_id, new_password)
+
+
+def verify_credentials(username: str, password: str) -> User | None:
+    """The enabled user `username` if `password` is theirs, else None; every outcome costs one verify."""
+    with database.session() as session:
+        user = session.scalar(select(User).where(User.username_key == username_key(username)))
+    if user is None:
+        spend_verification()
+        return None
+    if not password_matches(user.password_hash, password) or user.disabled:
+        return None
+    if needs_rehash(user.password_hash):
+        _upgrade_hash(user, hash_password(password))
+    return user
+
+
+def _upgrade_hash(user: User, password_hash: str) -> None:
+    """Store a hash made with the current parameters, unless the password changed meanwhile."""
+    with database.session() as session:
+        session.execute(
+            update(User)
+            .where(User.id == user.id, User.password_hash == user.password_hash)
+            .values(password_hash=password_hash)
+        )
+    user.password_hash = password_hash

@@ -1,0 +1,74 @@
+"""The first admin, created at start when the database has none."""
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from user_service.accounts import has_role
+from user_service.extensions import database
+from user_service.models import User
+from user_service.passwords import hash_password
+from user_service.settings import UserSettings
+from user_service.user_rules import ADMIN, username_key
+
+DEFAULT_ADMIN = "admin"
+PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
+
+
+def _admin_exists() -> bool:
+    """Whether any user holds the admin role."""
+    with database.session() as session:
+        return session.scalar(select(User.id).where(has_role(ADMIN)).limit(1)) is not None
+
+
+def _insert_admin(username: str, password: str) -> bool:
+    """Create the admin; False if another process created a user of that name first."""
+    user = User(username=username, username_key=username_key(username), password_hash=hash_password(password))
+    user.roles = frozenset({ADMIN})
+    try:
+        with database.session() as session:
+            session.add(user)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace `path` with `text`, readable by the service's user only."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # created 0600
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def ensure_admin(settings: UserSettings) -> None:
+    """Create the first admin unless an admin exists; safe when several workers start at once.
+
+    It is named by MONTY_ADMIN_USERNAME and MONTY_ADMIN_PASSWORD, or else called `admin` with a
+    random password that is saved to data_dir/admin-password and printed once.
+    """
+    if _admin_exists():
+        return
+    if settings.admin_username is not None and settings.admin_password is not None:
+        created = _insert_admin(settings.admin_username, settings.admin_password)
+        username = settings.admin_username
+    else:
+        password = secrets.token_urlsafe(18)
+        created = _insert_admin(DEFAULT_ADMIN, password)
+        username = DEFAULT_ADMIN
+        if created:
+            path = settings.data_dir / PASSWORD_FILE
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            _write_private(path, password + "\n")
+            print(
+                f"MontyExchange first admin: username={username} password={password} (saved to {path})",
+                flush=True,
+            )
+    if not created and not _admin_exists():
+        raise RuntimeError(
+            f"cannot create the first admin: a user named {username!r} exists without the admin role"
+        )

@@ -1,0 +1,37 @@
+"""HTTP routes for the other services only: checking credentials for the auth service."""
+
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
+
+from monty_common.openapi_app import problem_doc as problem
+from user_service import accounts
+from user_service.account_problems import invalid_credentials
+from user_service.api_models import CheckedCredentials, Credentials
+from user_service.extensions import service_secret
+from user_service.route_docs import INVALID, SERVICE
+
+api = APIBlueprint(
+    "internal",
+    __name__,
+    abp_tags=[Tag(name="internal", description="For the services")],
+    abp_security=SERVICE,
+)
+
+
+@api.post(
+    "/internal/credentials",
+    summary="Check a username and password",
+    description="Answers the user for valid credentials of an enabled user; every failure answers alike.",
+    responses={
+        200: CheckedCredentials,
+        400: INVALID,
+        401: problem("Missing or wrong service secret, or invalid credentials (unknown, wrong or disabled)."),
+    },
+)
+@service_secret.required
+def check_credentials(body: Credentials) -> dict[str, object]:
+    """The user the credentials belong to, or 401."""
+    user = accounts.verify_credentials(body.username, body.password)
+    if user is None:
+        raise invalid_credentials()
+    return CheckedCredentials(id=user.id, username=user.username, roles=sorted(user.roles)).model_dump()

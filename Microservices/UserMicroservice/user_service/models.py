@@ -1,0 +1,68 @@
+"""The user table, as a typed SQLAlchemy model."""
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, String, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ROLE_SEPARATOR = ","
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every database (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store UTC."""
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Read UTC back, adding the zone SQLite dropped."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Base of the user service's models."""
+
+
+class User(Base):
+    """An account: who may sign in, with which roles."""
+
+    __tablename__ = "users"
+    # Lower-cased usernames are unique, so names are unique regardless of case on any database.
+    __table_args__ = (UniqueConstraint("username_key", name="uq_users_username_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    username: Mapped[str] = mapped_column(String(64))
+    username_key: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Sorted, comma-separated role names.
+    roles_text: Mapped[str] = mapped_column("roles", String(255), default="")
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The user's role names."""
+        return frozenset(self.roles_text.split(ROLE_SEPARATOR)) - {""}
+
+    @roles.setter
+    def roles(self, roles: frozenset[str]) -> None:
+        """Store `roles` sorted."""
+        self.roles_text = ROLE_SEPARATOR.join(sorted(roles))
+
+    def __repr__(self) -> str:
+        """Never show the password hash."""
+        return f"User(id={self.id!r}, username={self.username!r})"

@@ -1,0 +1,24 @@
+"""OpenAPI pieces the user service's routes share: security schemes and common problem answers."""
+
+from typing import Any
+
+from flask_openapi3.types import ResponseDict, SecuritySchemesDict
+
+from monty_common.openapi_app import problem_doc as problem
+from monty_common.service_secret import SERVICE_SECRET_HEADER
+
+SECURITY_SCHEMES: SecuritySchemesDict = {
+    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    "serviceSecret": {"type": "apiKey", "in": "header", "name": SERVICE_SECRET_HEADER},
+}
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+SERVICE: list[dict[str, list[str]]] = [{"serviceSecret": []}]
+
+INVALID = problem("A parameter or the body is invalid (see invalid_params).")
+UNAUTHORIZED = problem("No valid bearer token.")
+FORBIDDEN = problem("The token lacks the admin role.")
+NOT_FOUND = problem("No user has this id.")
+LAST_ADMIN = problem("The change would leave no enabled admin.")
+NO_CONTENT: dict[str, Any] = {"description": "Done."}
+GUARDED: ResponseDict = {400: INVALID, 401: UNAUTHORIZED, 403: FORBIDDEN}
+ONE_USER: ResponseDict = {**GUARDED, 404: NOT_FOUND}

@@ -1,0 +1,90 @@
+"""Logging in: one answer for every wrong login, throttling, and what happens when a service is down."""
+
+import uuid
+from pathlib import Path
+
+import requests
+
+from auth_service import create_app
+from auth_service.settings import AuthSettings
+from monty_common.lifecycle import close_app
+from support.identity import ADMIN, ADMIN_PASSWORD, Identity
+
+
+def test_unknown_user_and_wrong_password_get_the_same_answer(identity: Identity) -> None:
+    """Nothing tells an attacker whether a username exists."""
+    wrong_password = identity.login(ADMIN, "not the admin password")
+    unknown_user = identity.login("nobody-here", "not the admin password")
+    assert wrong_password.status_code == unknown_user.status_code == 401
+    assert wrong_password.json() == unknown_user.json()
+    assert wrong_password.headers["Content-Type"] == unknown_user.headers["Content-Type"]
+    assert identity.login(ADMIN, ADMIN_PASSWORD).status_code == 200
+
+
+def test_repeated_failures_for_one_account_are_throttled(identity: Identity) -> None:
+    """After 5 failures a minute, even the right password gets 429 with Retry-After; others are unaffected."""
+    for _ in range(5):
+        assert identity.login(ADMIN.upper(), "wrong password, again").status_code == 401
+    throttled = identity.login(ADMIN, ADMIN_PASSWORD)
+    assert throttled.status_code == 429
+    assert throttled.headers["Content-Type"] == "application/problem+json"
+    assert 1 <= int(throttled.headers["Retry-After"]) <= 61
+    assert identity.login("someone-else", "wrong password, again").status_code == 401
+
+
+def test_failures_from_one_address_are_throttled_across_accounts(identity: Identity) -> None:
+    """Spraying many usernames from one address hits the per-address limit (20 a minute)."""
+    statuses = [identity.login(f"spray-{i}", "a guessed password").status_code for i in range(21)]
+    assert statuses[:20] == [401] * 20
+    assert statuses[20] == 429
+
+
+def test_bad_login_bodies_are_400(identity: Identity) -> None:
+    """Missing fields or a non-object body are named in a problem+json answer."""
+    response = requests.post(identity.auth.url + "/auth/token", json={"username": "x"}, timeout=10)
+    assert response.status_code == 400
+    assert "password" in response.json()["detail"]
+    response = requests.post(identity.auth.url + "/auth/token", data="[]", timeout=10)
+    assert response.status_code == 400
+
+
+def test_user_service_down_is_503_not_a_wrong_password(identity: Identity) -> None:
+    """Without the user service nobody can log in, and the answer says why."""
+    identity.users.stop()
+    response = identity.login(ADMIN, ADMIN_PASSWORD)
+    assert response.status_code == 503
+    assert response.json()["type"] == "urn:monty:problem:users-unavailable"
+    assert "Retry-After" in response.headers
+
+
+def test_throttle_is_shared_through_redis(identity: Identity, tmp_path: Path) -> None:
+    """With Redis storage, two auth processes count failures together (here: two apps)."""
+    account = f"redis-{uuid.uuid4().hex[:8]}"
+    apps = [
+        create_app(
+            AuthSettings(
+                data_dir=tmp_path,
+                users_url=identity.users.url,
+                service_secret=identity.secret,
+                rate_limit_storage="redis://127.0.0.1:6379/0",
+            )
+        )
+        for _ in range(2)
+    ]
+    try:
+        clients = [app.test_client() for app in apps]
+        for attempt in range(5):
+            answer = clients[attempt % 2].post(
+                "/auth/token", json={"username": account, "password": "wrong password"}
+            )
+            assert answer.status_code == 401
+        for client in clients:
+            assert (
+                client.post(
+                    "/auth/token", json={"username": account, "password": "wrong password"}
+                ).status_code
+                == 429
+            )
+    finally:
+        for app in apps:
+            close_app(app)

@@ -1,0 +1,83 @@
+"""Fixtures for the user service: apps built from the factory on each database, and tokens."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from flask_openapi3.openapi import OpenAPI
+
+from monty_common.lifecycle import close_app
+from support.tokens import TestKeys
+from support.users import ADMIN_PASSWORD, ADMIN_USERNAME, SERVICE_SECRET, AppFactory, UserMaker
+from user_service import create_app
+from user_service.settings import UserSettings
+
+
+@pytest.fixture
+def make_app(database_url: str, test_keys: TestKeys, tmp_path: Path) -> Iterator[AppFactory]:
+    """Build user apps on the test's database; every app built is closed after the test."""
+    apps: list[OpenAPI] = []
+
+    def build(**overrides: Any) -> OpenAPI:
+        values: dict[str, Any] = {
+            "database_url": database_url,
+            "data_dir": tmp_path / "data",
+            "jwks_url": test_keys.jwks_url,
+            "service_secret": SERVICE_SECRET,
+            "admin_username": ADMIN_USERNAME,
+            "admin_password": ADMIN_PASSWORD,
+        }
+        values.update(overrides)
+        app = create_app(UserSettings(**values))
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        close_app(app)
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> OpenAPI:
+    """A user app whose first admin is root."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app: OpenAPI) -> FlaskClient:
+    """A test client of `app`."""
+    return app.test_client()
+
+
+@pytest.fixture
+def admin(test_keys: TestKeys) -> dict[str, str]:
+    """An admin's Authorization header (the token's subject is no stored user)."""
+    return test_keys.bearer("some-admin", ["admin"])
+
+
+@pytest.fixture
+def secret_header() -> dict[str, str]:
+    """The header the other services send on internal routes."""
+    return {"Monty-Service-Secret": SERVICE_SECRET}
+
+
+@pytest.fixture
+def new_user(client: FlaskClient, admin: dict[str, str]) -> UserMaker:
+    """Create a user through the API and return its JSON."""
+
+    def create(
+        username: str, password: str = "a-good-password", roles: list[str] | None = None
+    ) -> dict[str, Any]:
+        body = {
+            "username": username,
+            "password": password,
+            "roles": roles if roles is not None else ["producer"],
+        }
+        response = client.post("/users", json=body, headers=admin)
+        assert response.status_code == 201, response.get_json()
+        user: dict[str, Any] = response.get_json()
+        return user
+
+    return create

@@ -1,0 +1,165 @@
+"""Admins create, list, read, change and delete users; others may not."""
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from support.tokens import TestKeys
+from support.users import ADMIN_USERNAME, UserMaker
+
+USER_KEYS = {"id", "username", "roles", "disabled", "created_at", "updated_at"}
+
+
+def test_admin_crud_flow(client: FlaskClient, admin: dict[str, str]) -> None:
+    """Create, read, change roles, disable, enable, reset the password and delete one user."""
+    created = client.post(
+        "/users",
+        json={"username": "Alice", "password": "alice-password-1", "roles": ["producer", "consumer"]},
+        headers=admin,
+    )
+    assert created.status_code == 201
+    user = created.get_json()
+    assert set(user) == USER_KEYS
+    assert user["username"] == "Alice"
+    assert user["roles"] == ["consumer", "producer"]
+    assert user["disabled"] is False
+    assert created.headers["Location"] == f"/users/{user['id']}"
+    url = created.headers["Location"]
+
+    assert client.get(url, headers=admin).get_json() == user
+
+    roles = client.put(url + "/roles", json={"roles": ["consumer"]}, headers=admin)
+    assert roles.status_code == 200
+    assert roles.get_json()["roles"] == ["consumer"]
+    assert roles.get_json()["updated_at"] > user["updated_at"]
+
+    disabled = client.post(url + "/disable", headers=admin)
+    assert disabled.status_code == 200
+    assert disabled.get_json()["disabled"] is True
+    enabled = client.post(url + "/enable", headers=admin)
+    assert enabled.status_code == 200
+    assert enabled.get_json()["disabled"] is False
+
+    reset = client.put(url + "/password", json={"password": "a-new-password"}, headers=admin)
+    assert reset.status_code == 204
+    assert reset.data == b""
+
+    deleted = client.delete(url, headers=admin)
+    assert deleted.status_code == 204
+    for method in ("get", "delete"):
+        gone = getattr(client, method)(url, headers=admin)
+        assert gone.status_code == 404
+        assert gone.mimetype == "application/problem+json"
+        assert gone.get_json()["type"] == "urn:monty:problem:user-not-found"
+
+
+@pytest.mark.parametrize(
+    "path", ["/roles", "/disable", "/enable", "/password"], ids=["roles", "disable", "enable", "password"]
+)
+def test_unknown_user_is_404(client: FlaskClient, admin: dict[str, str], path: str) -> None:
+    """Every per-user route answers 404 for an id no user has."""
+    method = client.post if path in ("/disable", "/enable") else client.put
+    body: dict[str, Any] = {"roles": []} if path == "/roles" else {"password": "a-good-password"}
+    response = method(f"/users/00000000-0000-4000-8000-000000000000{path}", json=body, headers=admin)
+    assert response.status_code == 404
+    assert response.get_json()["type"] == "urn:monty:problem:user-not-found"
+
+
+@pytest.mark.parametrize("spelling", ["alice", "ALICE", "aLiCe"])
+def test_usernames_are_unique_ignoring_case(
+    client: FlaskClient, admin: dict[str, str], new_user: UserMaker, spelling: str
+) -> None:
+    """A name differing from an existing one only in case is refused with 409."""
+    new_user("Alice")
+    response = client.post(
+        "/users", json={"username": spelling, "password": "another-password"}, headers=admin
+    )
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["type"] == "urn:monty:problem:username-taken"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "bob", "password": "a-good-password", "roles": ["root"]},
+        {"username": "bob", "password": "a-good-password", "roles": "admin"},
+        {"username": "bob smith", "password": "a-good-password"},
+        {"username": "", "password": "a-good-password"},
+        {"username": "b" * 65, "password": "a-good-password"},
+        {"username": "bob", "password": "a-good-password", "extra": 1},
+    ],
+    ids=["unknown-role", "roles-not-list", "space-in-name", "empty-name", "long-name", "unknown-member"],
+)
+def test_invalid_new_user_is_400(client: FlaskClient, admin: dict[str, str], body: dict[str, Any]) -> None:
+    """Unknown roles, bad usernames and unknown members are refused as invalid parameters."""
+    response = client.post("/users", json=body, headers=admin)
+    assert response.status_code == 400
+    assert response.get_json()["type"] == "urn:monty:problem:invalid-parameters"
+    listed = client.get("/users", headers=admin).get_json()["items"]
+    assert [user["username"] for user in listed] == [ADMIN_USERNAME]
+
+
+def test_setting_an_unknown_role_is_400(
+    client: FlaskClient, admin: dict[str, str], new_user: UserMaker
+) -> None:
+    """PUT roles accepts only admin, producer and consumer."""
+    user = new_user("carol")
+    response = client.put(f"/users/{user['id']}/roles", json={"roles": ["superuser"]}, headers=admin)
+    assert response.status_code == 400
+    assert client.get(f"/users/{user['id']}", headers=admin).get_json()["roles"] == ["producer"]
+
+
+def test_last_enabled_admin_cannot_be_removed(
+    client: FlaskClient, admin: dict[str, str], new_user: UserMaker
+) -> None:
+    """Demoting, disabling or deleting the only enabled admin is refused; with a second admin it is not."""
+    root = client.get("/users", headers=admin).get_json()["items"][0]
+    url = f"/users/{root['id']}"
+    for response in (
+        client.put(url + "/roles", json={"roles": ["producer"]}, headers=admin),
+        client.post(url + "/disable", headers=admin),
+        client.delete(url, headers=admin),
+    ):
+        assert response.status_code == 409
+        assert response.get_json()["type"] == "urn:monty:problem:last-admin"
+    new_user("second-admin", roles=["admin"])
+    assert client.delete(url, headers=admin).status_code == 204
+
+
+def test_admin_routes_need_a_token(client: FlaskClient, new_user: UserMaker, test_keys: TestKeys) -> None:
+    """Without a token, or with a forged one, admin routes answer 401 before looking at the body."""
+    user = new_user("dave")
+    forged = test_keys.token("some-admin", ["admin"])[:-4] + "AAAA"
+    for headers in ({}, {"Authorization": f"Bearer {forged}"}, {"Authorization": "Basic YWRtaW46YWRtaW4="}):
+        for response in (
+            client.post("/users", json={"nonsense": True}, headers=headers),
+            client.get("/users", headers=headers),
+            client.get(f"/users/{user['id']}", headers=headers),
+            client.delete(f"/users/{user['id']}", headers=headers),
+        ):
+            assert response.status_code == 401
+            assert response.mimetype == "application/problem+json"
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_admin_routes_refuse_other_roles(
+    client: FlaskClient, new_user: UserMaker, test_keys: TestKeys
+) -> None:
+    """A producer's or consumer's token gets 403 on every admin route, and nothing changes."""
+    user = new_user("erin")
+    headers = test_keys.bearer(user["id"], ["producer", "consumer"])
+    url = f"/users/{user['id']}"
+    for response in (
+        client.post("/users", json={"username": "x", "password": "a-good-password"}, headers=headers),
+        client.get("/users", headers=headers),
+        client.get(url, headers=headers),
+        client.put(url + "/roles", json={"roles": ["admin"]}, headers=headers),
+        client.post(url + "/disable", headers=headers),
+        client.post(url + "/enable", headers=headers),
+        client.put(url + "/password", json={"password": "a-good-password"}, headers=headers),
+        client.delete(url, headers=headers),
+    ):
+        assert response.status_code == 403
+        assert response.get_json()["type"] == "urn:monty:problem:forbidden"

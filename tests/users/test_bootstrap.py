@@ -1,0 +1,120 @@
+"""The first admin: from MONTY_ADMIN_* settings, or generated once and saved 0600."""
+
+import re
+import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from flask_openapi3.openapi import OpenAPI
+from pydantic import ValidationError
+from sqlalchemy import delete, select
+
+from support.users import ADMIN_PASSWORD, AppFactory
+from user_service.extensions import database
+from user_service.models import User
+from user_service.settings import UserSettings
+
+LINE = re.compile(r"MontyExchange first admin: username=admin password=(\S+) \(saved to (.+)\)")
+
+
+def test_admin_from_settings(
+    make_app: AppFactory, secret_header: dict[str, str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    """MONTY_ADMIN_USERNAME and MONTY_ADMIN_PASSWORD name the first admin; nothing is printed or saved."""
+    app = make_app(admin_username="Boss", admin_password="boss-password-1")
+    client = app.test_client()
+    response = client.post(
+        "/internal/credentials",
+        json={"username": "boss", "password": "boss-password-1"},
+        headers=secret_header,
+    )
+    assert response.status_code == 200
+    assert response.get_json()["roles"] == ["admin"]
+    assert "first admin" not in capfd.readouterr().out
+    settings: UserSettings = app.extensions["monty.settings"]
+    assert not (settings.data_dir / "admin-password").exists()
+
+
+def test_generated_admin_is_saved_0600_and_printed_once(
+    make_app: AppFactory, secret_header: dict[str, str], capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Without settings an `admin` with a random password is made, saved 0600 and printed one time only."""
+    first = make_app(admin_username=None, admin_password=None)
+    out = capfd.readouterr().out
+    lines = [line for line in out.splitlines() if "first admin" in line]
+    assert len(lines) == 1
+    match = LINE.fullmatch(lines[0])
+    assert match is not None
+    password, saved = match.groups()
+    path = Path(saved)
+    assert path == (tmp_path / "data" / "admin-password")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text().strip() == password
+    assert len(password) >= 24
+    client = first.test_client()
+    body = {"username": "admin", "password": password}
+    answer = client.post("/internal/credentials", json=body, headers=secret_header)
+    assert answer.status_code == 200
+    assert answer.get_json()["roles"] == ["admin"]
+
+    second = make_app(admin_username=None, admin_password=None)
+    assert "first admin" not in capfd.readouterr().out
+    assert path.read_text().strip() == password
+    assert (
+        second.test_client().post("/internal/credentials", json=body, headers=secret_header).status_code
+        == 200
+    )
+
+
+def test_no_admin_is_added_while_one_exists(make_app: AppFactory, admin: dict[str, str]) -> None:
+    """Starting again with other admin settings leaves the users as they are."""
+    make_app()
+    app = make_app(admin_username="other", admin_password="other-password-1")
+    users = app.test_client().get("/users", headers=admin).get_json()["items"]
+    assert [user["username"] for user in users] == ["root"]
+
+
+def test_a_non_admin_holding_the_name_stops_the_start(make_app: AppFactory, admin: dict[str, str]) -> None:
+    """If no admin exists but the admin's name is taken, starting fails loudly instead of looping."""
+    app = make_app()
+    client = app.test_client()
+    body = {"username": "Admin", "password": "a-good-password", "roles": ["consumer"]}
+    assert client.post("/users", json=body, headers=admin).status_code == 201
+    with app.app_context(), database.session() as session:
+        session.execute(delete(User).where(User.username_key == "root"))
+    with pytest.raises(RuntimeError, match="'admin' exists without the admin role"):
+        make_app(admin_username=None, admin_password=None)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"admin_username": "boss"},
+        {"admin_password": ADMIN_PASSWORD},
+        {"admin_username": "boss", "admin_password": "short"},
+    ],
+    ids=["username-only", "password-only", "short-password"],
+)
+def test_half_or_weak_admin_settings_are_refused(values: dict[str, str]) -> None:
+    """Both admin settings or neither, and the password obeys the length rule."""
+    with pytest.raises(ValidationError):
+        UserSettings(**values)
+
+
+def test_servers_starting_at_once_make_one_admin(
+    make_app: AppFactory, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Apps built at the same moment on a new database all start, and only one admin is made and printed."""
+    barrier = threading.Barrier(4)
+
+    def start(_number: int) -> OpenAPI:
+        barrier.wait()
+        return make_app(admin_username=None, admin_password=None)
+
+    with ThreadPoolExecutor(4) as pool:
+        apps = list(pool.map(start, range(4)))
+    assert len(re.findall("first admin", capfd.readouterr().out)) == 1
+    with apps[0].app_context(), database.session() as session:
+        assert session.scalars(select(User.username)).all() == ["admin"]

@@ -1,0 +1,34 @@
+"""The user service started as users start it, with two workers racing to prepare a new database."""
+
+import re
+from pathlib import Path
+
+import requests
+
+from support.live_server import LiveServer
+from support.users import SERVICE_SECRET
+
+
+def test_two_workers_start_on_a_new_database(tmp_path: Path) -> None:
+    """Both workers migrate and bootstrap without failing; exactly one admin is created and printed."""
+    server = LiveServer(
+        "Microservices/UserMicroservice/app.py",
+        {"MONTY_DATA_DIR": str(tmp_path), "MONTY_WORKERS": "2", "MONTY_SERVICE_SECRET": SERVICE_SECRET},
+    )
+    try:
+        server.wait_healthy()
+        ready = requests.get(server.url + "/readyz", timeout=5)
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"database": "ok"}
+        password = (tmp_path / "admin-password").read_text().strip()
+        answer = requests.post(
+            server.url + "/internal/credentials",
+            json={"username": "admin", "password": password},
+            headers={"Monty-Service-Secret": SERVICE_SECRET},
+            timeout=5,
+        )
+        assert answer.status_code == 200
+    finally:
+        output = server.stop()
+    assert len(re.findall(r"MontyExchange first admin: username=admin password=", output)) == 1, output
+    assert "Traceback" not in output
