@@ -16,7 +16,7 @@ from monty_common.lifecycle import on_close
 
 def sqlite_url(data_dir: Path, filename: str) -> str:
     """The URL of an SQLite file under `data_dir` (the embedded default)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     return f"sqlite:///{(data_dir / filename).resolve()}"
 
 

@@ -76,7 +76,8 @@ def run_service(name: str, factory: Callable[[S], Flask], settings: S) -> int:
                 file=sys.stderr,
             )
             return 1
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Keys, secrets and the users database live here: only the service's user may enter.
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,

@@ -97,3 +97,9 @@ def test_openapi_document_is_valid(tmp_path: Path) -> None:
         assert "/auth/token" in document["paths"]
     finally:
         close_app(app)
+
+
+def test_data_directory_is_private(tmp_path: Path) -> None:
+    """A data directory the service creates is open to its own user only."""
+    close_app(create_app(AuthSettings(data_dir=tmp_path / "fresh")))
+    assert stat.S_IMODE((tmp_path / "fresh").stat().st_mode) == 0o700

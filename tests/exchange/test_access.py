@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 
 from support.broker_admin import get_raw
 from support.names import Names
+from support.rabbit_node import free_port
 from support.tokens import TestKeys, forge, forge_hs256
 
 
@@ -152,3 +153,12 @@ def test_health_and_docs_need_no_token(client: FlaskClient) -> None:
     """Only health and the OpenAPI document are open."""
     for path in ("/healthz", "/readyz", "/openapi/openapi.json"):
         assert client.get(path, headers={"Authorization": ""}).status_code == 200
+
+
+def test_unreachable_signing_keys_are_503_not_401(make_app: Any, test_keys: TestKeys) -> None:
+    """When the JWKS cannot be fetched the fault is ours: 503 with Retry-After, not a refused token."""
+    app = make_app(jwks_url=f"http://127.0.0.1:{free_port()}/.well-known/jwks.json")
+    response = app.test_client().post("/Message", json={"a": 1}, headers=test_keys.bearer("p", ["producer"]))
+    assert response.status_code == 503
+    assert response.get_json()["type"] == "urn:monty:problem:keys-unavailable"
+    assert response.headers["Retry-After"]

@@ -1,6 +1,8 @@
 """Logging in: one answer for every wrong login, throttling, and what happens when a service is down."""
 
+import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -22,7 +24,7 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(identity: Identity)
 
 
 def test_repeated_failures_for_one_account_are_throttled(identity: Identity) -> None:
-    """After 5 failures a minute, even the right password gets 429 with Retry-After; others are unaffected."""
+    """After 5 attempts a minute, even the right password gets 429 with Retry-After; others are unaffected."""
     for _ in range(5):
         assert identity.login(ADMIN.upper(), "wrong password, again").status_code == 401
     throttled = identity.login(ADMIN, ADMIN_PASSWORD)
@@ -33,10 +35,27 @@ def test_repeated_failures_for_one_account_are_throttled(identity: Identity) -> 
 
 
 def test_failures_from_one_address_are_throttled_across_accounts(identity: Identity) -> None:
-    """Spraying many usernames from one address hits the per-address limit (20 a minute)."""
-    statuses = [identity.login(f"spray-{i}", "a guessed password").status_code for i in range(21)]
-    assert statuses[:20] == [401] * 20
-    assert statuses[20] == 429
+    """Spraying many usernames from one address hits the per-address limit (30 a minute)."""
+    statuses = [identity.login(f"spray-{i}", "a guessed password").status_code for i in range(31)]
+    assert statuses[:30] == [401] * 30
+    assert statuses[30] == 429
+
+
+def test_parallel_guesses_cannot_outrun_the_counter(identity: Identity) -> None:
+    """Attempts are counted before the password is checked, so a burst gets no more than the limit."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: identity.login(ADMIN, "a parallel guess").status_code, range(16)))
+    assert statuses.count(401) == 5
+    assert statuses.count(429) == 11
+
+
+def test_a_json_string_body_is_not_a_login(identity: Identity) -> None:
+    """A JSON string that holds a login object is refused, so it cannot dodge the per-account limit."""
+    body = json.dumps(json.dumps({"username": ADMIN, "password": ADMIN_PASSWORD}))
+    response = requests.post(
+        identity.auth.url + "/auth/token", data=body, headers={"Content-Type": "application/json"}, timeout=10
+    )
+    assert response.status_code == 400
 
 
 def test_bad_login_bodies_are_400(identity: Identity) -> None:

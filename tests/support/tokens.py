@@ -23,12 +23,13 @@ class TestKeys:
 
     __test__ = False  # not a test class
 
-    def __init__(self, folder: Path, kid: str = "test-key") -> None:
+    def __init__(self, folder: Path) -> None:
         """Generate the key, write the JWKS and serve it."""
-        self.kid = kid
         self.private_key = Ed25519PrivateKey.generate()
+        # A key id in the form the auth service uses (a SHA-256 thumbprint, 43 base64url characters).
+        self.kid = _b64url(hashlib.sha256(self.private_key.public_key().public_bytes_raw()).digest())
         self.public_jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(self.private_key.public_key()))
-        self.public_jwk.update(kid=kid, use="sig", alg="EdDSA")
+        self.public_jwk.update(kid=self.kid, use="sig", alg="EdDSA")
         self.jwks_path = folder / "jwks.json"
         self.jwks_path.write_text(json.dumps({"keys": [self.public_jwk]}))
         jwks_path = self.jwks_path

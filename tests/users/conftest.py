@@ -52,9 +52,15 @@ def client(app: OpenAPI) -> FlaskClient:
 
 
 @pytest.fixture
-def admin(test_keys: TestKeys) -> dict[str, str]:
-    """An admin's Authorization header (the token's subject is no stored user)."""
-    return test_keys.bearer("some-admin", ["admin"])
+def admin(client: FlaskClient, test_keys: TestKeys, secret_header: dict[str, str]) -> dict[str, str]:
+    """The first admin's Authorization header (its subject is the stored admin's id)."""
+    found = client.post(
+        "/internal/credentials",
+        json={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD},
+        headers=secret_header,
+    )
+    assert found.status_code == 200, found.get_json()
+    return test_keys.bearer(found.get_json()["id"], ["admin"])
 
 
 @pytest.fixture

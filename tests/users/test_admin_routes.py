@@ -163,3 +163,23 @@ def test_admin_routes_refuse_other_roles(
     ):
         assert response.status_code == 403
         assert response.get_json()["type"] == "urn:monty:problem:forbidden"
+
+
+def test_admin_token_loses_its_power_when_the_admin_is_disabled_demoted_or_deleted(
+    client: FlaskClient, admin: dict[str, str], test_keys: TestKeys, new_user: UserMaker
+) -> None:
+    """Admin routes check the stored user, not only the token's roles."""
+    mallory = new_user("mallory", roles=["admin"])
+    token = test_keys.bearer(mallory["id"], ["admin"])
+    assert client.get("/users", headers=token).status_code == 200
+
+    client.put(f"/users/{mallory['id']}/roles", json={"roles": ["producer"]}, headers=admin)
+    demoted = client.get("/users", headers=token)
+    assert demoted.status_code == 403
+
+    client.put(f"/users/{mallory['id']}/roles", json={"roles": ["admin"]}, headers=admin)
+    client.post(f"/users/{mallory['id']}/disable", headers=admin)
+    assert client.post(f"/users/{mallory['id']}/enable", headers=token).status_code == 401
+
+    client.delete(f"/users/{mallory['id']}", headers=admin)
+    assert client.get("/users", headers=token).status_code == 401

@@ -20,6 +20,8 @@ def create_app(settings: AuthSettings | None = None) -> OpenAPI:
     configure_logging(settings.log_level)
     app = new_openapi_app(__name__, "MontyExchange auth service", "1.0.0")
     app.extensions["monty.settings"] = settings
+    # A login is a few hundred bytes; nothing larger is read or parsed.
+    app.config["MAX_CONTENT_LENGTH"] = 8 * 1024
     register_extensions(app, settings)
     register_blueprints(app, settings)
     return app

@@ -2,12 +2,19 @@
 
 from typing import Any
 
-from flask import Response, current_app, jsonify
+from flask import Response, current_app, jsonify, request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
 
-from auth_service.throttling import account_key, failed_login, limiter, per_account_limit, per_address_limit
+from auth_service.throttling import (
+    account_address_key,
+    account_key,
+    limiter,
+    per_account_address_limit,
+    per_account_limit,
+    per_address_limit,
+)
 from auth_service.tokens import TokenIssuer
 from auth_service.users_client import UsersClient, UsersUnavailable
 from monty_common.openapi_app import problem_doc
@@ -31,6 +38,13 @@ class TokenAnswer(BaseModel):
     expires_in: int
 
 
+@api.before_request
+def _body_is_an_object() -> None:
+    """Only a JSON object is a login: a JSON string holding one would dodge the per-account limits."""
+    if request.method == "POST" and not isinstance(request.get_json(silent=True), dict):
+        raise ProblemError(400, "invalid-parameters", "Invalid Request", "The body must be a JSON object.")
+
+
 INVALID = ProblemError(401, "invalid-credentials", "Invalid Credentials", "Invalid username or password.")
 
 
@@ -41,12 +55,13 @@ INVALID = ProblemError(401, "invalid-credentials", "Invalid Credentials", "Inval
         200: TokenAnswer,
         400: problem_doc("The body is not a JSON object with username and password."),
         401: problem_doc("Invalid username or password (the same answer for an unknown user)."),
-        429: problem_doc("Too many failed logins for this account or from this address.", True),
+        429: problem_doc("Too many login attempts for this account or from this address.", True),
         503: problem_doc("The user service is unavailable.", True),
     },
 )
-@limiter.limit(per_account_limit, key_func=account_key, deduct_when=failed_login)
-@limiter.limit(per_address_limit, deduct_when=failed_login)
+@limiter.limit(per_account_address_limit, key_func=account_address_key)
+@limiter.limit(per_account_limit, key_func=account_key)
+@limiter.limit(per_address_limit)
 def issue_token(body: Credentials) -> Any:
     """Check the credentials with the user service and answer a signed token."""
     users: UsersClient = current_app.extensions["monty.users"]

@@ -24,7 +24,12 @@ class AuthSettings(ServiceSettings, TokenSettings, ServiceSecretSettings):
     rate_limit_storage: str = Field(
         "memory://", description="Flask-Limiter storage, e.g. redis://127.0.0.1:6379/0."
     )
-    login_limit_per_account: str = Field("5 per minute", description="Failed logins allowed per username.")
+    login_limit_per_account_address: str = Field(
+        "5 per minute", description="Login attempts allowed for one username from one client address."
+    )
+    login_limit_per_account: str = Field(
+        "30 per hour", description="Login attempts allowed for one username."
+    )
     login_limit_per_address: str = Field(
-        "20 per minute", description="Failed logins allowed per client address."
+        "30 per minute", description="Login attempts allowed from one address."
     )

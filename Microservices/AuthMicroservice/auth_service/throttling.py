@@ -1,4 +1,10 @@
-"""Throttling failed logins per account and per client address (Flask-Limiter)."""
+"""Throttling logins per account and per client address (Flask-Limiter).
+
+Every attempt counts, and it is counted before the password is checked: counting only failures,
+after the fact, would let a burst of parallel guesses through before the first one is counted.
+The strict limit applies to one account from one address, so an attacker elsewhere cannot lock a
+user out with it; looser limits per account and per address bound distributed guessing.
+"""
 
 import math
 import time
@@ -28,17 +34,27 @@ def _too_many(error: RateLimitExceeded) -> Response:
     return problem_response(
         429,
         "Too Many Requests",
-        "Too many failed logins; wait before trying again.",
+        "Too many login attempts; wait before trying again.",
         PROBLEM_TYPE_PREFIX + "too-many-logins",
         headers={"Retry-After": str(max(1, wait))},
     )
 
 
-def account_key() -> str:
-    """The username a login is for, case-folded, so its failures count together."""
+def _username() -> str:
+    """The username a login is for, case-folded, so its attempts count together."""
     body = request.get_json(silent=True)
     username = body.get("username") if isinstance(body, dict) else None
-    return "account:" + (username.casefold() if isinstance(username, str) else "")
+    return username.strip().casefold() if isinstance(username, str) else ""
+
+
+def account_key() -> str:
+    """Attempts for one account."""
+    return "account:" + _username()
+
+
+def account_address_key() -> str:
+    """Attempts for one account from one address."""
+    return f"account-address:{_username()}:{get_remote_address()}"
 
 
 def _settings() -> AuthSettings:
@@ -47,16 +63,16 @@ def _settings() -> AuthSettings:
     return settings
 
 
+def per_account_address_limit() -> str:
+    """Attempts allowed for one account from one address."""
+    return _settings().login_limit_per_account_address
+
+
 def per_account_limit() -> str:
-    """Failed logins allowed per account."""
+    """Attempts allowed per account."""
     return _settings().login_limit_per_account
 
 
 def per_address_limit() -> str:
-    """Failed logins allowed per client address."""
+    """Attempts allowed per client address."""
     return _settings().login_limit_per_address
-
-
-def failed_login(response: object) -> bool:
-    """Only failed logins count toward the limits."""
-    return getattr(response, "status_code", 0) == 401

@@ -37,6 +37,8 @@ class UsersClient:
                 json={"username": username, "password": password},
                 headers={SERVICE_SECRET_HEADER: self.secret},
                 timeout=self.timeout,
+                # A redirect would carry the secret and the password to wherever it points.
+                allow_redirects=False,
             )
         except requests.RequestException as error:
             raise UsersUnavailable(f"user service unreachable: {type(error).__name__}") from None

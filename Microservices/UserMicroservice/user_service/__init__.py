@@ -27,6 +27,8 @@ def create_app(settings: UserSettings | None = None) -> OpenAPI:
     app = new_openapi_app(__name__, "MontyExchange user service", "1.0.0")
     app.security_schemes = {**(app.security_schemes or {}), **SECURITY_SCHEMES}
     app.extensions["monty.settings"] = settings
+    # Users and passwords are small; nothing larger is read or parsed.
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
     prepare_database(app, settings)
     register_extensions(app, settings)
     register_blueprints(app, settings)

@@ -14,9 +14,8 @@ from user_service.api_models import (
     UserPageOut,
     UserPath,
 )
-from user_service.guards import with_roles
+from user_service.guards import admin_only
 from user_service.route_docs import BEARER, GUARDED, LAST_ADMIN, NO_CONTENT, ONE_USER
-from user_service.user_rules import ADMIN
 
 api = APIBlueprint(
     "admin", __name__, abp_tags=[Tag(name="users", description="Managing users (admin)")], abp_security=BEARER
@@ -30,7 +29,7 @@ JSON = dict[str, object]
     summary="Create a user",
     responses={**GUARDED, 201: UserOut, 409: problem("The username exists, ignoring case.")},
 )
-@with_roles(ADMIN)
+@admin_only
 def create_user(body: NewUser) -> tuple[JSON, int, dict[str, str]]:
     """Create a user and answer it with its Location."""
     user = accounts.create_user(body.username, body.password, body.roles)
@@ -43,7 +42,7 @@ def create_user(body: NewUser) -> tuple[JSON, int, dict[str, str]]:
     description="Users in username order, a page at a time.",
     responses={**GUARDED, 200: UserPageOut},
 )
-@with_roles(ADMIN)
+@admin_only
 def list_users(query: PageQuery) -> JSON:
     """One page of users."""
     page = accounts.list_users(query.limit, query.after)
@@ -52,7 +51,7 @@ def list_users(query: PageQuery) -> JSON:
 
 
 @api.get("/users/<uuid:user_id>", summary="Get a user", responses={**ONE_USER, 200: UserOut})
-@with_roles(ADMIN)
+@admin_only
 def get_user(path: UserPath) -> JSON:
     """The user."""
     return UserOut.of(accounts.get_user(str(path.user_id))).model_dump(mode="json")
@@ -63,7 +62,7 @@ def get_user(path: UserPath) -> JSON:
     summary="Set a user's roles",
     responses={**ONE_USER, 200: UserOut, 409: LAST_ADMIN},
 )
-@with_roles(ADMIN)
+@admin_only
 def set_roles(path: UserPath, body: RolesUpdate) -> JSON:
     """Replace the user's roles."""
     return UserOut.of(accounts.set_roles(str(path.user_id), body.roles)).model_dump(mode="json")
@@ -75,14 +74,14 @@ def set_roles(path: UserPath, body: RolesUpdate) -> JSON:
     description="A disabled user cannot sign in; tokens already issued stop working on /users/me.",
     responses={**ONE_USER, 200: UserOut, 409: LAST_ADMIN},
 )
-@with_roles(ADMIN)
+@admin_only
 def disable_user(path: UserPath) -> JSON:
     """Disable the user."""
     return UserOut.of(accounts.set_disabled(str(path.user_id), True)).model_dump(mode="json")
 
 
 @api.post("/users/<uuid:user_id>/enable", summary="Enable a user", responses={**ONE_USER, 200: UserOut})
-@with_roles(ADMIN)
+@admin_only
 def enable_user(path: UserPath) -> JSON:
     """Enable the user again."""
     return UserOut.of(accounts.set_disabled(str(path.user_id), False)).model_dump(mode="json")
@@ -93,7 +92,7 @@ def enable_user(path: UserPath) -> JSON:
     summary="Reset a user's password",
     responses={**ONE_USER, 204: NO_CONTENT},
 )
-@with_roles(ADMIN)
+@admin_only
 def reset_password(path: UserPath, body: PasswordReset) -> tuple[str, int]:
     """Set a new password without the old one."""
     accounts.reset_password(str(path.user_id), body.password)
@@ -103,7 +102,7 @@ def reset_password(path: UserPath, body: PasswordReset) -> tuple[str, int]:
 @api.delete(
     "/users/<uuid:user_id>", summary="Delete a user", responses={**ONE_USER, 204: NO_CONTENT, 409: LAST_ADMIN}
 )
-@with_roles(ADMIN)
+@admin_only
 def delete_user(path: UserPath) -> tuple[str, int]:
     """Delete the user."""
     accounts.delete_user(str(path.user_id))

@@ -62,7 +62,7 @@ def ensure_admin(settings: UserSettings) -> None:
         username = DEFAULT_ADMIN
         if created:
             path = settings.data_dir / PASSWORD_FILE
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             _write_private(path, password + "\n")
             print(
                 f"MontyExchange first admin: username={username} password={password} (saved to {path})",

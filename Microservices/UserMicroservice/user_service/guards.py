@@ -7,9 +7,12 @@ from typing import Any, TypeVar, cast
 from flask import Flask, current_app, request
 from flask_openapi3.request import validate_request
 
-from monty_common.auth import require_roles
+from monty_common.auth import current_principal, require_roles
 from monty_common.problems import ProblemError
 from monty_common.service_secret import SERVICE_SECRET_HEADER, secrets_match
+from user_service import accounts
+from user_service.account_problems import account_gone
+from user_service.user_rules import ADMIN
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,6 +29,26 @@ def with_roles(*roles: str) -> Callable[[F], F]:
         return require_roles(*roles)(_validated(view))
 
     return decorator
+
+
+def admin_only(view: F) -> F:
+    """An admin's token, whose user is still an enabled admin here, then validate the request.
+
+    The role in a token is as old as the token: a disabled, demoted or deleted admin must lose
+    these routes at once, not when the token expires.
+    """
+    validated = _validated(view)
+
+    @wraps(validated)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        user = accounts.find_active_user(current_principal().subject)
+        if user is None:
+            raise account_gone()
+        if ADMIN not in user.roles:
+            raise ProblemError(403, "forbidden", "Forbidden", "This route needs the role admin.")
+        return validated(*args, **kwargs)
+
+    return require_roles(ADMIN)(cast(F, checked))
 
 
 class ServiceSecret:

@@ -15,7 +15,7 @@ def startup_lock(data_dir: Path) -> Iterator[None]:
     gunicorn's workers build their apps at the same moment; without turns they would race to
     create the same tables (and Alembic's context is global, so even threads must take turns).
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with open(data_dir / LOCK_FILE, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

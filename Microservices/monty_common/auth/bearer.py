@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
 
-from monty_common.auth.verifier import InvalidToken, Principal, TokenVerifier
+from monty_common.auth.verifier import InvalidToken, KeysUnavailable, Principal, TokenVerifier
 from monty_common.problems import ProblemError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,6 +50,14 @@ def authenticate() -> Principal:
         principal = verifier.verify(token.strip())
     except InvalidToken as error:
         raise _unauthorized(f"The token was refused: {error}.", "invalid_token") from None
+    except KeysUnavailable as error:
+        raise ProblemError(
+            503,
+            "keys-unavailable",
+            "Service Unavailable",
+            f"Tokens cannot be checked now: {error}.",
+            {"Retry-After": "5"},
+        ) from None
     g.monty_principal = principal
     return principal
 

@@ -1,5 +1,6 @@
 """Checking access tokens locally: EdDSA signatures from a cached JWKS, issuer, audience, expiry."""
 
+import re
 from dataclasses import dataclass
 
 import jwt
@@ -8,10 +9,19 @@ from jwt import PyJWKClient
 ALGORITHMS = ["EdDSA"]
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti"]
 ROLES = frozenset({"admin", "producer", "consumer"})
+# Key ids are RFC 7638 SHA-256 thumbprints: anything else is refused before the JWKS is consulted,
+# so invented key ids cannot make us fetch it again and again.
+KEY_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+# Tolerated clock difference between the auth service's host and ours.
+LEEWAY_SECONDS = 5
 
 
 class InvalidToken(Exception):
     """The token is missing, malformed, expired, forged or not meant for us."""
+
+
+class KeysUnavailable(Exception):
+    """The auth service's published keys cannot be fetched or read right now."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,10 @@ class TokenVerifier:
         """Prepare the JWKS client; nothing is fetched until the first token."""
         self.issuer = issuer
         self.audience = audience
-        self._jwks = PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=timeout)
+        # Only the key set is cached (for 5 minutes): a key removed from it stops being trusted then.
+        self._jwks = PyJWKClient(
+            jwks_url, cache_keys=False, cache_jwk_set=True, lifespan=300, timeout=timeout
+        )
 
     def verify(self, token: str) -> Principal:
         """The token's principal, or InvalidToken saying why not."""
@@ -42,14 +55,17 @@ class TokenVerifier:
             raise InvalidToken(f"malformed token: {error}") from None
         if header.get("alg") not in ALGORITHMS:
             raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
-        if not isinstance(header.get("kid"), str):
-            raise InvalidToken("the token names no key id")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not KEY_ID.fullmatch(kid):
+            raise InvalidToken("the token names no valid key id")
         try:
-            key = self._jwks.get_signing_key(header["kid"])
-        except jwt.PyJWKClientConnectionError as error:
-            raise InvalidToken(f"signing keys unavailable: {error}") from None
+            key = self._jwks.get_signing_key(kid)
+        except jwt.PyJWKClientConnectionError:
+            raise KeysUnavailable("the signing keys cannot be fetched") from None
         except jwt.PyJWKClientError:
             raise InvalidToken("unknown key id") from None
+        except (jwt.PyJWKSetError, ValueError):
+            raise KeysUnavailable("the published signing keys cannot be read") from None
         try:
             claims = jwt.decode(
                 token,
@@ -58,6 +74,7 @@ class TokenVerifier:
                 audience=self.audience,
                 issuer=self.issuer,
                 options={"require": REQUIRED_CLAIMS},
+                leeway=LEEWAY_SECONDS,
             )
         except jwt.PyJWTError as error:
             raise InvalidToken(str(error)) from None
