@@ -9,7 +9,7 @@ from flask_openapi3.openapi import OpenAPI
 
 from exchange_service import create_app
 from exchange_service.settings import ExchangeSettings
-from monty_common.lifecycle import close_app
+from support.apps import AppBuilder
 from support.live_server import LiveServer
 from support.names import Names
 from support.tokens import TestKeys
@@ -35,27 +35,26 @@ def make_app(amqp_url: str, names: Names, test_keys: TestKeys) -> Iterator[AppFa
 
     Their test clients act as an admin (who may publish and consume) unless a test says otherwise.
     """
-    apps: list[OpenAPI] = []
 
-    def build(**overrides: Any) -> OpenAPI:
-        values: dict[str, Any] = {
+    def act_as_admin(app: OpenAPI) -> None:
+        app.test_client_class = type(
+            "Client", (AdminClient,), {"token": test_keys.token("admin-user", ["admin"])}
+        )
+
+    builder = AppBuilder(
+        create_app,
+        ExchangeSettings,
+        {
             "amqp_url": amqp_url,
             "exchange": names.exchange,
             "queue": names.queue,
             "routing_key": names.routing_key,
             "jwks_url": test_keys.jwks_url,
-        }
-        values.update(overrides)
-        app = create_app(ExchangeSettings(**values))
-        app.test_client_class = type(
-            "Client", (AdminClient,), {"token": test_keys.token("admin-user", ["admin"])}
-        )
-        apps.append(app)
-        return app
-
-    yield build
-    for app in apps:
-        close_app(app)
+        },
+        act_as_admin,
+    )
+    yield builder
+    builder.close_all()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
 
-from monty_common.lifecycle import close_app
+from support.apps import AppBuilder
 from support.tokens import TestKeys
 from support.users import ADMIN_PASSWORD, ADMIN_USERNAME, SERVICE_SECRET, AppFactory, UserMaker
 from user_service import create_app
@@ -18,25 +18,20 @@ from user_service.settings import UserSettings
 @pytest.fixture
 def make_app(database_url: str, test_keys: TestKeys, tmp_path: Path) -> Iterator[AppFactory]:
     """Build user apps on the test's database; every app built is closed after the test."""
-    apps: list[OpenAPI] = []
-
-    def build(**overrides: Any) -> OpenAPI:
-        values: dict[str, Any] = {
+    builder = AppBuilder(
+        create_app,
+        UserSettings,
+        {
             "database_url": database_url,
             "data_dir": tmp_path / "data",
             "jwks_url": test_keys.jwks_url,
             "service_secret": SERVICE_SECRET,
             "admin_username": ADMIN_USERNAME,
             "admin_password": ADMIN_PASSWORD,
-        }
-        values.update(overrides)
-        app = create_app(UserSettings(**values))
-        apps.append(app)
-        return app
-
-    yield build
-    for app in apps:
-        close_app(app)
+        },
+    )
+    yield builder
+    builder.close_all()
 
 
 @pytest.fixture

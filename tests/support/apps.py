@@ -1,0 +1,39 @@
+"""Building service apps from their factories in tests, and closing every one afterwards."""
+
+from collections.abc import Callable
+from typing import Any
+
+from flask_openapi3.openapi import OpenAPI
+
+from monty_common.lifecycle import close_app
+
+
+class AppBuilder:
+    """Calls a service's create_app with its settings built from defaults and per-call overrides."""
+
+    def __init__(
+        self,
+        create_app: Callable[[Any], OpenAPI],
+        settings_class: Callable[..., Any],
+        defaults: dict[str, Any],
+        prepare: Callable[[OpenAPI], None] | None = None,
+    ) -> None:
+        """Remember how to build; `prepare` runs on every app built."""
+        self._create_app = create_app
+        self._settings_class = settings_class
+        self._defaults = defaults
+        self._prepare = prepare
+        self._apps: list[OpenAPI] = []
+
+    def __call__(self, **overrides: Any) -> OpenAPI:
+        """A new app with the defaults changed by `overrides`."""
+        app = self._create_app(self._settings_class(**{**self._defaults, **overrides}))
+        if self._prepare is not None:
+            self._prepare(app)
+        self._apps.append(app)
+        return app
+
+    def close_all(self) -> None:
+        """Release what every app built holds."""
+        for app in self._apps:
+            close_app(app)
