@@ -8,6 +8,9 @@ servers measured in the same run, not the absolute rates.
 """
 
 import argparse
+import base64
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -17,13 +20,18 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import jwt
 import pika
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ROOT = Path(__file__).resolve().parents[1]
 AMQP_URL = os.environ.get("MONTY_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -43,6 +51,47 @@ class Result:
     errors: int
 
 
+class BenchKeys:
+    """A signing key whose JWKS is served on loopback, standing in for the auth service."""
+
+    def __init__(self) -> None:
+        """Generate the key and serve its JWKS."""
+        self.key = Ed25519PrivateKey.generate()
+        raw = self.key.public_key().public_bytes_raw()
+        self.kid = base64.urlsafe_b64encode(hashlib.sha256(raw).digest()).rstrip(b"=").decode()
+        x = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        body = json.dumps({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": self.kid}]}).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.jwks_url = f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json"
+
+    def token(self) -> str:
+        """An admin's token valid for an hour."""
+        now = int(time.time())
+        claims = {
+            "iss": "montyexchange-auth",
+            "aud": "montyexchange",
+            "sub": "bench",
+            "roles": ["admin"],
+            "iat": now,
+            "exp": now + 3600,
+            "jti": str(uuid.uuid4()),
+        }
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})
+
+
 def free_port() -> int:
     """A port nothing listens on."""
     with socket.socket() as sock:
@@ -52,11 +101,11 @@ def free_port() -> int:
 
 
 def start_server(
-    kind: str, port: int, names: dict[str, str], workers: int, threads: int
+    kind: str, port: int, names: dict[str, str], workers: int, threads: int, jwks_url: str
 ) -> subprocess.Popen[bytes]:
     """Start the seed baseline or the exchange service under gunicorn."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONTY_")}
-    env.update(names, MONTY_AMQP_URL=AMQP_URL, MONTY_PORT=str(port))
+    env.update(names, MONTY_AMQP_URL=AMQP_URL, MONTY_PORT=str(port), MONTY_JWKS_URL=jwks_url)
     env.update(MONTY_WORKERS=str(workers), MONTY_THREADS=str(threads), MONTY_LOG_LEVEL="WARNING")
     if kind == "seed":
         command = [
@@ -93,9 +142,11 @@ def _millis(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(url: str, scenario: str, duration: int, connections: int, server: str) -> Result:
+def run_wrk(url: str, scenario: str, duration: int, connections: int, server: str, token: str) -> Result:
     """Load `url` with wrk and parse its report."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        # The seed design ignores the token; the exchange verifies it on every request.
+        script.write(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
         if scenario == "publish":
             body = BODY.replace('"', '\\"')
             script.write(
@@ -161,16 +212,18 @@ def main() -> int:
         "MONTY_ROUTING_KEY": "message",
     }
     results: list[Result] = []
+    keys = BenchKeys()
+    token = keys.token()
     try:
         for _round in range(args.rounds):
             for server in ("seed", "monty"):
                 port = free_port()
-                process = start_server(server, port, names, args.workers, args.threads)
+                process = start_server(server, port, names, args.workers, args.threads, keys.jwks_url)
                 try:
                     for scenario in ("publish", "consume"):
                         purge(names)
                         url = f"http://127.0.0.1:{port}"
-                        result = run_wrk(url, scenario, args.duration, args.connections, server)
+                        result = run_wrk(url, scenario, args.duration, args.connections, server, token)
                         print(
                             f"{server:5} {scenario:8} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
                             f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}",
@@ -181,6 +234,7 @@ def main() -> int:
                     stop_server(process)
     finally:
         drop(names)
+        keys.server.shutdown()
 
     print(
         f"\nwrk -t2 -c{args.connections} -d{args.duration}s, {args.rounds} rounds, gunicorn gthread "
