@@ -1,6 +1,7 @@
-"""Run the whole MontyExchange stack in the foreground: user, auth and exchange services.
+"""Run the whole MontyExchange stack in the foreground: user, auth, exchange and archive services.
 
-Each service runs as its own process on its default port (users 9048, auth 9049, exchange 9047),
+Each service runs as its own process on its default port (users 9048, auth 9049, exchange 9047,
+archive 9050; the archive worker serves no HTTP),
 sharing MONTY_DATA_DIR (default ./var) and every other MONTY_ setting. Ctrl-C stops them all; if
 one service stops, the others are stopped too and the stack exits with its status.
 """
@@ -14,21 +15,47 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from monty_common.broker.link import redact_url
+import pika
+from pika.exceptions import AMQPError
+
+from archive_service.settings import ArchiveSettings
+from monty_common.broker.link import connection_parameters, redact_url
 from monty_common.serving import broker_unreachable, load_settings
 from monty_common.settings import BrokerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 # Started in this order: the auth service asks the user service, the exchange trusts the auth service.
-SERVICES = [
+SERVICES: list[tuple[str, str, int | None]] = [
     ("users", "Microservices/UserMicroservice/app.py", 9048),
     ("auth", "Microservices/AuthMicroservice/app.py", 9049),
+    # The archive worker first, so its queue is bound before the exchange takes messages.
+    ("archive worker", "Microservices/ArchiveMicroservice/worker.py", None),
     ("exchange", "Microservices/ExchangeMicroservice/app.py", 9047),
+    ("archive", "Microservices/ArchiveMicroservice/app.py", 9050),
 ]
 
 
-def healthy(port: int) -> bool:
-    """Whether the service on `port` answers /healthz."""
+def archive_queue_declared() -> bool:
+    """Whether the archive worker has declared its queue (so the exchange's messages reach it)."""
+    settings = ArchiveSettings()
+    try:
+        connection = pika.BlockingConnection(connection_parameters(settings, "monty stack probe"))
+    except AMQPError:
+        return False
+    try:
+        connection.channel().queue_declare(settings.archive_queue, passive=True)
+        return True
+    except AMQPError:
+        return False
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def healthy(port: int | None) -> bool:
+    """Whether the service on `port` answers /healthz (without a port: the archive worker is up)."""
+    if port is None:
+        return archive_queue_declared()
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
             return bool(answer.status == 200)
@@ -76,7 +103,8 @@ def main() -> int:
                     return process.returncode or 1
                 time.sleep(0.2)
         print(
-            "montyexchange: exchange on http://127.0.0.1:9047, users on :9048, auth on :9049 (Ctrl-C stops)",
+            "montyexchange: exchange on http://127.0.0.1:9047, users :9048, auth :9049, archive :9050 "
+            "(Ctrl-C stops)",
             flush=True,
         )
         while all(process.poll() is None for process in processes):

@@ -1,12 +1,23 @@
 """Liveness and readiness endpoints every service mounts."""
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
 from monty_common.problems import problem_response
 
-ReadinessCheck = Callable[[], Mapping[str, str]]
+
+@dataclass(frozen=True)
+class Readiness:
+    """Each component's state ("ok" or why not), and figures worth showing beside them."""
+
+    checks: Mapping[str, str]
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+ReadinessCheck = Callable[[], Mapping[str, str] | Readiness]
 
 
 def health_blueprint(readiness: ReadinessCheck, retry_after: int) -> Blueprint:
@@ -21,16 +32,19 @@ def health_blueprint(readiness: ReadinessCheck, retry_after: int) -> Blueprint:
     @blueprint.get("/readyz")
     def readyz() -> Response:
         """Every component the service depends on is reachable."""
-        checks = dict(readiness())
+        report = readiness()
+        if not isinstance(report, Readiness):
+            report = Readiness(report)
+        checks, details = dict(report.checks), dict(report.details)
         if all(state == "ok" for state in checks.values()):
-            return jsonify(status="ready", checks=checks)
+            return jsonify(status="ready", checks=checks, **details)
         return problem_response(
             503,
             "Service Unavailable",
             "A component the service depends on is unavailable.",
             "urn:monty:problem:not-ready",
             headers={"Retry-After": str(retry_after)},
-            extensions={"checks": checks},
+            extensions={"checks": checks, **details},
         )
 
     return blueprint

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
+from archive_service.settings import ArchiveSettings
 from auth_service.settings import AuthSettings
 from exchange_service.settings import ExchangeSettings
 from support.live_server import REPO_ROOT
@@ -28,7 +29,9 @@ def _documented() -> tuple[set[str], dict[str, str]]:
     return named, values
 
 
-@pytest.mark.parametrize("settings", [ExchangeSettings, UserSettings, AuthSettings], ids=lambda s: s.__name__)
+@pytest.mark.parametrize(
+    "settings", [ExchangeSettings, UserSettings, AuthSettings, ArchiveSettings], ids=lambda s: s.__name__
+)
 def test_every_setting_is_documented_with_its_default(settings: type[BaseSettings]) -> None:
     """A variable a service reads is in .env.example; where a value is given, it is the default."""
     named, values = _documented()

@@ -9,13 +9,13 @@ from monty_common.database import upgrade_schema
 from monty_common.health import health_blueprint
 from monty_common.logging_setup import configure_logging
 from monty_common.openapi_app import new_openapi_app
+from monty_common.startup_lock import startup_lock
 from user_service import admin_routes, internal_routes, self_routes
 from user_service.bootstrap import ensure_admin
 from user_service.extensions import bearer, database, service_secret
 from user_service.readiness import database_readiness
 from user_service.route_docs import SECURITY_SCHEMES
 from user_service.settings import UserSettings
-from user_service.startup_lock import startup_lock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -38,7 +38,7 @@ def create_app(settings: UserSettings | None = None) -> OpenAPI:
 def prepare_database(app: OpenAPI, settings: UserSettings) -> None:
     """Migrate and bind the database, then make sure it holds an admin; processes take turns."""
     url = settings.resolved_database_url()
-    with startup_lock(settings.data_dir):
+    with startup_lock(settings.data_dir, "users-startup"):
         upgrade_schema(url, MIGRATIONS)
         database.init_app(app, url)
         with app.app_context():

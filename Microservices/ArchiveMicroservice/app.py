@@ -1,0 +1,16 @@
+"""Start the archive's HTTP API: `python Microservices/ArchiveMicroservice/app.py` (port 9050 by default)."""
+
+import sys
+
+from archive_service import create_app
+from archive_service.settings import ArchiveSettings
+from monty_common.serving import load_settings, run_service
+
+
+def main() -> int:
+    """Check settings and broker, then serve with gunicorn."""
+    return run_service("montyexchange-archive", create_app, load_settings(ArchiveSettings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""The archived_messages table, as a typed SQLAlchemy model."""
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from monty_common.column_types import UTCDateTime
+
+MESSAGE_ID_MAX = 255
+PRODUCER_MAX = 255
+ROUTING_KEY_MAX = 255
+
+
+class Base(DeclarativeBase):
+    """Base of the archive's models."""
+
+
+class ArchivedMessage(Base):
+    """One message copied from the exchange, stored once however often it was delivered."""
+
+    __tablename__ = "archived_messages"
+    __table_args__ = (
+        UniqueConstraint("message_id", name="uq_archived_messages_message_id"),
+        Index("ix_archived_messages_published_at_id", "published_at", "id"),
+        Index("ix_archived_messages_producer_published_at", "producer", "published_at"),
+    )
+
+    # SQLite only auto-increments an INTEGER primary key; PostgreSQL gets a BIGINT identity.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(MESSAGE_ID_MAX))
+    # The body's JSON text exactly as published (UTF-8), so what is served is what was sent.
+    body: Mapped[str] = mapped_column(Text)
+    producer: Mapped[str | None] = mapped_column(String(PRODUCER_MAX))
+    routing_key: Mapped[str] = mapped_column(String(ROUTING_KEY_MAX))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    size_bytes: Mapped[int] = mapped_column(Integer)
+
+    def __repr__(self) -> str:
+        """Name the message, never its body."""
+        return f"ArchivedMessage(id={self.id!r}, message_id={self.message_id!r})"

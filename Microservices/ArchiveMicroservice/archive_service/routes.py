@@ -1,0 +1,54 @@
+"""HTTP routes of the archive: GET /Messages and GET /Messages/<message_id>."""
+
+from flask import Response
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
+from flask_openapi3.types import ResponseDict
+
+from archive_service import queries
+from archive_service.api_models import MessageOut, MessagePageOut, MessagePath, MessagesQuery
+from archive_service.cursors import decode_cursor
+from archive_service.guards import with_roles
+from archive_service.rendering import message_response, page_response
+from monty_common.openapi_app import problem_doc as problem
+
+api = APIBlueprint(
+    "archive",
+    __name__,
+    abp_tags=[Tag(name="archive", description="Every message published, kept for later")],
+    abp_security=[{"bearer": []}],
+)
+
+GUARDED: ResponseDict = {
+    400: problem("A parameter is invalid (see invalid_params)."),
+    401: problem("No valid bearer token (missing, malformed, expired or forged)."),
+    403: problem("The token lacks the role consumer (or admin)."),
+}
+
+
+@api.get(
+    "/Messages",
+    summary="List archived messages",
+    description=(
+        "Archived messages by published_at, newest or oldest first, a page at a time. "
+        "Pass next_cursor as cursor (with the same order and filters) for the next page."
+    ),
+    responses={**GUARDED, 200: MessagePageOut},
+)
+@with_roles("consumer")
+def list_messages(query: MessagesQuery) -> Response:
+    """One page of archived messages."""
+    cursor = decode_cursor(query.cursor, query.order) if query.cursor else None
+    selection = queries.ListFilter(query.order, query.since, query.until, query.producer)
+    return page_response(queries.list_messages(selection, query.limit, cursor))
+
+
+@api.get(
+    "/Messages/<message_id>",
+    summary="Get an archived message",
+    responses={**GUARDED, 200: MessageOut, 404: problem("No archived message has this id.")},
+)
+@with_roles("consumer")
+def get_message(path: MessagePath) -> Response:
+    """The archived message."""
+    return message_response(queries.get_message(path.message_id))

@@ -1,0 +1,183 @@
+"""The archive worker: consumes the archive queue and stores each message once, acking after commit."""
+
+import logging
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pika.exceptions import AMQPChannelError, AMQPConnectionError, ConnectionClosedByBroker
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from archive_service.records import ArchiveRecord, PoisonMessage, record_of
+from archive_service.settings import ArchiveSettings
+from archive_service.store import store_records
+from archive_service.topology import ArchiveTopology
+from monty_common.broker.link import connection_parameters, describe_error, redact_url
+
+log = logging.getLogger(__name__)
+
+INITIAL_BACKOFF = 0.25
+MAX_BACKOFF = 5.0
+# How often the consume loop wakes up when no message arrives: to commit a waiting batch, notice a
+# stop request and service heartbeats.
+POLL_SECONDS = 0.1
+
+
+@dataclass
+class Batch:
+    """Messages received and not yet committed, with the delivery tag of the newest."""
+
+    records: list[ArchiveRecord]
+    last_tag: int = 0
+    started: float = 0.0
+
+    def add(self, record: ArchiveRecord, tag: int) -> None:
+        """Add a message to the batch."""
+        if not self.records:
+            self.started = time.monotonic()
+        self.records.append(record)
+        self.last_tag = tag
+
+    def clear(self) -> None:
+        """Forget the committed (or abandoned) messages."""
+        self.records.clear()
+        self.last_tag = 0
+
+
+class ArchiveWorker:
+    """Copies every message of the archive queue into the database.
+
+    One thread owns the connection; heartbeats are serviced by `consume(inactivity_timeout=...)`
+    and `connection.sleep`. A batch is acked (multiple=True) only once its transaction committed;
+    while the database refuses commits, the batch is retried with capped backoff and nothing more
+    is acked, so the rest waits in the queue. Inserts skip known message_ids, so messages
+    redelivered after a crash between commit and ack are stored once.
+    """
+
+    def __init__(self, settings: ArchiveSettings, sessions: sessionmaker[Session]) -> None:
+        """Prepare the worker; nothing connects until `run`."""
+        self.settings = settings
+        self.topology = ArchiveTopology.of(settings)
+        self._sessions = sessions
+        self._stopping = False
+        self._connection: BlockingConnection | None = None
+        self._consuming = False
+        self._batch = Batch([])
+
+    def stop(self) -> None:
+        """Ask the worker to stop; safe from a signal handler (the loop notices within POLL_SECONDS)."""
+        self._stopping = True
+
+    def run(self) -> None:
+        """Consume until stopped, reconnecting to the broker with capped backoff."""
+        backoff = INITIAL_BACKOFF
+        while not self._stopping:
+            self._consuming = False
+            try:
+                self._serve_one_connection()
+            except ConnectionClosedByBroker as error:
+                # 320 (forced: restart, shutdown, operator) and 541 (internal error) pass; others
+                # such as a refused login will not, so the worker gives up on them loudly.
+                if error.reply_code not in (320, 541):
+                    raise
+                log.warning("broker closed the connection, reconnecting", extra={"error": str(error)})
+            except AMQPConnectionError as error:
+                log.warning("broker unreachable, reconnecting", extra={"error": describe_error(error)})
+            finally:
+                self._batch.clear()  # unacked messages went back to the queue with the connection
+                self._close_connection()
+            if self._consuming:
+                backoff = INITIAL_BACKOFF  # the connection served: this is a new outage
+            if not self._stopping:
+                self._pause(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+        log.info("archive worker stopped")
+
+    def _pause(self, seconds: float) -> None:
+        """Wait without a connection, waking early for a stop request."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping and time.monotonic() < deadline:
+            time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
+    def _serve_one_connection(self) -> None:
+        """Open a connection, declare the topology and consume until stopped or disconnected."""
+        params = connection_parameters(self.settings, "monty archive worker")
+        self._connection = pika.BlockingConnection(params)
+        channel = self._connection.channel()
+        self.topology.declare(channel)
+        channel.basic_qos(prefetch_count=self.settings.archive_prefetch)
+        self._consuming = True
+        log.info(
+            "archive worker consuming",
+            extra={"queue": self.topology.queue, "broker": redact_url(self.settings.amqp_url)},
+        )
+        for method, properties, body in channel.consume(self.topology.queue, inactivity_timeout=POLL_SECONDS):
+            if self._stopping:
+                break
+            if method is not None:
+                self._receive(channel, method, properties, body)
+            if self._batch_due():
+                self._commit_and_ack(channel, give_up=lambda: self._stopping)
+        # Stopping: commit what was received (one attempt), then give the rest back.
+        if self._batch.records:
+            self._commit_and_ack(channel, give_up=lambda: True)
+        channel.cancel()
+
+    def _receive(self, channel: BlockingChannel, method: Any, properties: Any, body: bytes) -> None:
+        """Add a message to the batch, or dead-letter it when it can never be stored."""
+        try:
+            record = record_of(method, properties, body, datetime.now(UTC))
+        except PoisonMessage as error:
+            log.warning(
+                "poison message dead-lettered",
+                extra={"reason": str(error), "dead_letter_queue": self.topology.dead_letter_queue},
+            )
+            channel.basic_reject(method.delivery_tag, requeue=False)
+            return
+        self._batch.add(record, method.delivery_tag)
+
+    def _batch_due(self) -> bool:
+        """Whether the batch should be committed now: full, or its first message waited long enough."""
+        if not self._batch.records:
+            return False
+        full = len(self._batch.records) >= self.settings.archive_prefetch
+        return full or time.monotonic() - self._batch.started >= self.settings.archive_flush_seconds
+
+    def _commit_and_ack(self, channel: BlockingChannel, give_up: Callable[[], bool]) -> None:
+        """Commit the batch, retrying with capped backoff while the database fails; then ack it."""
+        backoff = INITIAL_BACKOFF
+        failed = False
+        while True:
+            try:
+                with self._sessions.begin() as session:
+                    store_records(session, self._batch.records)
+                break
+            except SQLAlchemyError as error:
+                if not failed:
+                    log.warning(
+                        "database unavailable, holding messages unacked",
+                        extra={"error": type(error).__name__, "messages": len(self._batch.records)},
+                    )
+                failed = True
+                if give_up():
+                    return  # left unacked: the broker requeues them when the connection closes
+                # Sleeping on the connection keeps answering heartbeats.
+                channel.connection.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+        if failed:
+            log.info("database available again", extra={"messages": len(self._batch.records)})
+        channel.basic_ack(self._batch.last_tag, multiple=True)
+        self._batch.clear()
+
+    def _close_connection(self) -> None:
+        """Close the connection if it is open."""
+        connection, self._connection = self._connection, None
+        if connection is not None and connection.is_open:
+            with suppress(AMQPConnectionError, AMQPChannelError):
+                connection.close()

@@ -1,0 +1,70 @@
+"""The archive worker as a process: settings, migrations, signals, and the worker's lifetime."""
+
+import logging
+import signal
+import time
+from types import FrameType
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+
+from archive_service.schema import migrate
+from archive_service.settings import ArchiveSettings
+from archive_service.worker import INITIAL_BACKOFF, MAX_BACKOFF, ArchiveWorker
+from monty_common.database import make_engine
+from monty_common.logging_setup import configure_logging
+
+log = logging.getLogger(__name__)
+
+
+class StopFlag:
+    """Set by SIGTERM or SIGINT; what the worker checks between messages."""
+
+    def __init__(self) -> None:
+        """Not set yet; nothing is installed until `install`."""
+        self.is_set = False
+        self.listeners: list[ArchiveWorker] = []
+
+    def install(self) -> None:
+        """Set the flag on SIGTERM and SIGINT."""
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        """Ask everything to stop."""
+        log.info("stop requested", extra={"signal": signal.Signals(signum).name})
+        self.is_set = True
+        for worker in self.listeners:
+            worker.stop()
+
+
+def migrate_when_reachable(settings: ArchiveSettings, stop: StopFlag) -> str | None:
+    """Migrate the database, retrying with capped backoff while it is unreachable; None if stopped."""
+    backoff = INITIAL_BACKOFF
+    while not stop.is_set:
+        try:
+            return migrate(settings)
+        except SQLAlchemyError as error:
+            log.warning("database unreachable, retrying the migration", extra={"error": type(error).__name__})
+        time.sleep(backoff)
+        backoff = min(backoff * 2, MAX_BACKOFF)
+    return None
+
+
+def run_worker(settings: ArchiveSettings) -> int:
+    """Archive messages until SIGTERM or SIGINT; 0 on a clean stop."""
+    configure_logging(settings.log_level)
+    stop = StopFlag()
+    stop.install()
+    url = migrate_when_reachable(settings, stop)
+    if url is None:
+        return 0
+    engine = make_engine(url)
+    try:
+        worker = ArchiveWorker(settings, sessionmaker(engine, expire_on_commit=False))
+        stop.listeners.append(worker)
+        if not stop.is_set:
+            worker.run()
+    finally:
+        engine.dispose()
+    return 0

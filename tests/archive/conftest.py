@@ -1,0 +1,91 @@
+"""Fixtures for the archive service: its names on the broker, worker processes, apps and publishers."""
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from archive_harness import (
+    ArchiveNames,
+    DirectPublisher,
+    WorkerProcess,
+    WorkerStarter,
+    queue_exists,
+    wait_until,
+)
+from flask_openapi3.openapi import OpenAPI
+
+from archive_service import create_app
+from archive_service.settings import ArchiveSettings
+from support.apps import AppBuilder
+from support.broker_admin import delete_topology
+from support.names import Names
+from support.tokens import TestKeys
+
+
+@pytest.fixture
+def archive_names(amqp_url: str, names: Names) -> Iterator[ArchiveNames]:
+    """The archive's queues beside the test's exchange, deleted after the test."""
+    created = ArchiveNames.around(names)
+    yield created
+    delete_topology(amqp_url, created.dead_letter_exchange, [created.queue, created.dead_letter_queue])
+
+
+@pytest.fixture
+def start_worker(amqp_url: str, archive_names: ArchiveNames, tmp_path: Path) -> Iterator[WorkerStarter]:
+    """Start archive workers on the test's names; each waits until its queue exists. All are killed after."""
+    started: list[WorkerProcess] = []
+
+    def start(database_url: str, **settings: str) -> WorkerProcess:
+        env = {
+            "MONTY_AMQP_URL": amqp_url,
+            "MONTY_DATA_DIR": str(tmp_path / "data"),
+            "MONTY_ARCHIVE_DATABASE_URL": database_url,
+            **archive_names.env(),
+            **settings,
+        }
+        worker = WorkerProcess(env, tmp_path / f"worker-{len(started)}.log")
+        started.append(worker)
+        wait_until(
+            lambda: queue_exists(amqp_url, archive_names.queue) or worker.process.poll() is not None,
+            20,
+            "the worker to declare its queue",
+        )
+        assert worker.process.poll() is None, worker.output()
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.process.poll() is None:
+            worker.kill()
+
+
+@pytest.fixture
+def publisher(amqp_url: str, archive_names: ArchiveNames) -> Iterator[DirectPublisher]:
+    """Publishes to the test's exchange as the exchange service would."""
+    direct = DirectPublisher(amqp_url, archive_names.exchange, archive_names.routing_key)
+    yield direct
+    direct.close()
+
+
+@pytest.fixture
+def make_app(
+    amqp_url: str, archive_names: ArchiveNames, database_url: str, test_keys: TestKeys, tmp_path: Path
+) -> Iterator[Callable[..., OpenAPI]]:
+    """Build archive apps on the test's database and names; closed after the test."""
+    builder = AppBuilder(
+        create_app,
+        ArchiveSettings,
+        {
+            "amqp_url": amqp_url,
+            "data_dir": tmp_path / "data",
+            "archive_database_url": database_url,
+            "jwks_url": test_keys.jwks_url,
+            "exchange": archive_names.exchange,
+            "routing_key": archive_names.routing_key,
+            "archive_queue": archive_names.queue,
+            "archive_dead_letter_exchange": archive_names.dead_letter_exchange,
+            "archive_dead_letter_queue": archive_names.dead_letter_queue,
+        },
+    )
+    yield builder
+    builder.close_all()

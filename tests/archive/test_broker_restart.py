@@ -1,0 +1,60 @@
+"""The archive worker outlives a broker restart: it reconnects with backoff and archives what follows."""
+
+from pathlib import Path
+
+import pytest
+from archive_harness import (
+    ArchiveNames,
+    DirectPublisher,
+    WorkerProcess,
+    archived_bodies,
+    archived_rows,
+    queue_exists,
+    wait_until,
+)
+
+from support.broker_admin import delete_topology
+from support.names import Names
+from support.rabbit_node import RabbitNode
+
+
+def _publish(amqp_url: str, archive: ArchiveNames, count: int, tag: str) -> dict[str, bytes]:
+    """Publish `count` messages on a connection of their own."""
+    publisher = DirectPublisher(amqp_url, archive.exchange, archive.routing_key)
+    try:
+        return publisher.publish_many(count, tag)
+    finally:
+        publisher.close()
+
+
+@pytest.mark.own_broker
+def test_the_worker_reconnects_after_the_broker_restarts(
+    rabbit_node: RabbitNode, node_names: Names, tmp_path: Path
+) -> None:
+    """Messages before and after a restart of the broker are all archived by the same worker process."""
+    archive = ArchiveNames.around(node_names)
+    database_url = f"sqlite:///{tmp_path / 'archive.db'}"
+    env = {
+        "MONTY_AMQP_URL": rabbit_node.amqp_url,
+        "MONTY_DATA_DIR": str(tmp_path / "data"),
+        "MONTY_ARCHIVE_DATABASE_URL": database_url,
+        **archive.env(),
+    }
+    worker = WorkerProcess(env, tmp_path / "worker.log")
+    try:
+        wait_until(lambda: queue_exists(rabbit_node.amqp_url, archive.queue), 20, "the archive queue")
+        sent = _publish(rabbit_node.amqp_url, archive, 20, "before")
+        wait_until(lambda: len(archived_rows(database_url)) == 20, 20, "the first messages")
+        rabbit_node.stop()
+        rabbit_node.start()
+        sent.update(_publish(rabbit_node.amqp_url, archive, 20, "after"))
+        wait_until(lambda: len(archived_rows(database_url)) == 40, 30, "the messages after the restart")
+        assert {key: value.encode() for key, value in archived_bodies(database_url).items()} == sent
+        assert worker.process.poll() is None
+    finally:
+        code = worker.stop()
+        delete_topology(
+            rabbit_node.amqp_url, archive.dead_letter_exchange, [archive.queue, archive.dead_letter_queue]
+        )
+    assert code == 0, worker.output()
+    assert "reconnecting" in worker.output()

@@ -1,0 +1,231 @@
+"""The archive worker against the real broker and databases: every message stored once, byte for byte."""
+
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pika
+import psycopg
+from archive_harness import (
+    ArchiveNames,
+    DirectPublisher,
+    WorkerStarter,
+    archived_bodies,
+    archived_rows,
+    wait_until,
+)
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from exchange_service import create_app as create_exchange_app
+from exchange_service.settings import ExchangeSettings
+from support.apps import AppBuilder
+from support.broker_admin import get_raw, queue_depth
+from support.names import Names
+from support.tokens import TestKeys
+
+BODIES = [
+    b'{"a": 1}',
+    b'  {"spaced" :  [1, 2,\n 3] }  ',
+    b'"just a string"',
+    b"12345678901234567890123456789.000000000000000000001",
+    '{"unicode": "h\u00e9llo \u2603 \U0001f600", "escaped": "\\u00e9"}'.encode(),
+    b'{"nested": {"deep": [{"x": null}, true, false]}}',
+    b"[]",
+]
+
+
+def test_messages_published_through_the_exchange_are_archived_byte_identical(
+    start_worker: WorkerStarter,
+    database_url: str,
+    amqp_url: str,
+    names: Names,
+    test_keys: TestKeys,
+) -> None:
+    """N messages posted to the exchange app become exactly N rows, each body byte-identical."""
+    worker = start_worker(database_url)
+    builder = AppBuilder(
+        create_exchange_app,
+        ExchangeSettings,
+        {
+            "amqp_url": amqp_url,
+            "exchange": names.exchange,
+            "queue": names.queue,
+            "routing_key": names.routing_key,
+            "jwks_url": test_keys.jwks_url,
+        },
+    )
+    try:
+        client = builder().test_client()
+        sent: dict[str, tuple[bytes, str]] = {}
+        for body in BODIES * 6:
+            answer = client.post(
+                "/Message",
+                data=body,
+                headers={**test_keys.bearer("user-42", ["producer"]), "Content-Type": "application/json"},
+            )
+            assert answer.status_code == 200, answer.get_json()
+            published = answer.get_json()
+            sent[published["message_id"]] = (body, published["published_at"])
+    finally:
+        builder.close_all()
+    wait_until(lambda: len(archived_rows(database_url)) >= len(sent), 20, "every message to be archived")
+    rows = {row["message_id"]: row for row in archived_rows(database_url)}
+    assert set(rows) == set(sent)
+    for message_id, (body, published_at) in sent.items():
+        row = rows[message_id]
+        assert row["body"].encode("utf-8") == body
+        assert row["size_bytes"] == len(body)
+        assert row["producer"] == "user-42"
+        assert row["routing_key"] == names.routing_key
+        assert _as_utc(row["published_at"]) == datetime.fromisoformat(published_at)
+    assert worker.stop() == 0
+    assert "archive worker stopped" in worker.output()
+
+
+def _as_utc(value: datetime | str) -> datetime:
+    """A timestamp column as read without the model (SQLite gives text without a zone)."""
+    stamp = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+def test_a_redelivered_message_is_stored_once(
+    start_worker: WorkerStarter, publisher: DirectPublisher, database_url: str
+) -> None:
+    """The same message_id delivered twice (as after a crash between commit and ack) makes one row."""
+    start_worker(database_url)
+    publisher.publish(b'{"copy": 1}', message_id="twice-delivered")
+    publisher.publish(b'{"copy": 1}', message_id="twice-delivered")
+    publisher.publish(b'{"after": true}', message_id="behind-it")
+    wait_until(lambda: "behind-it" in archived_bodies(database_url), 20, "the message behind the copy")
+    assert archived_bodies(database_url) == {"twice-delivered": '{"copy": 1}', "behind-it": '{"after": true}'}
+
+
+def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(
+    start_worker: WorkerStarter,
+    publisher: DirectPublisher,
+    database_url: str,
+    amqp_url: str,
+    archive_names: ArchiveNames,
+) -> None:
+    """SIGKILL while messages stream in and are being stored; after a restart every message is there once."""
+    # Large, slow batches: at the kill the worker holds received messages not yet committed, which
+    # must come back from the queue (a worker acking before its commit loses them here).
+    settings = {"MONTY_ARCHIVE_PREFETCH": "200", "MONTY_ARCHIVE_FLUSH_SECONDS": "0.5"}
+    worker = start_worker(database_url, **settings)
+    total = 1500
+    sent: dict[str, bytes] = {}
+    stream = threading.Thread(target=lambda: sent.update(_publish_slowly(amqp_url, archive_names, total)))
+    stream.start()
+    try:
+        wait_until(lambda: len(archived_rows(database_url)) >= 200, 20, "the worker to archive some")
+        worker.kill()
+        streaming_at_kill = stream.is_alive()
+        stored_at_kill = len(archived_rows(database_url))
+    finally:
+        stream.join()
+    assert streaming_at_kill, "the stream ended before the worker was killed"
+    assert stored_at_kill < total
+    start_worker(database_url, **settings)
+    wait_until(lambda: len(archived_rows(database_url)) >= total, 30, "every message after the restart")
+    bodies = archived_bodies(database_url)
+    assert {key: value.encode() for key, value in bodies.items()} == sent
+    wait_until(lambda: queue_depth(amqp_url, archive_names.queue) == 0, 10, "the queue to drain")
+
+
+def _publish_slowly(amqp_url: str, archive_names: ArchiveNames, total: int) -> dict[str, bytes]:
+    """Publish `total` messages in small bursts on a connection of this thread's own."""
+    direct = DirectPublisher(amqp_url, archive_names.exchange, archive_names.routing_key)
+    sent: dict[str, bytes] = {}
+    try:
+        for burst in range(total // 20):
+            sent.update(direct.publish_many(20, tag=f"burst-{burst}"))
+            time.sleep(0.04)
+    finally:
+        direct.close()
+    return sent
+
+
+def _move_table(database_url: str, old: str, new: str) -> None:
+    """Rename the archive table: the worker's inserts fail until it is renamed back."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+    finally:
+        engine.dispose()
+
+
+def _drop_worker_connections(database_url: str, application_name: str) -> None:
+    """On PostgreSQL, also cut the worker's connections, so it must open new ones."""
+    if not database_url.startswith("postgresql"):
+        return
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as connection:
+        connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            (application_name,),
+        )
+
+
+def test_a_database_outage_holds_messages_until_it_returns(
+    start_worker: WorkerStarter,
+    publisher: DirectPublisher,
+    database_url: str,
+    amqp_url: str,
+    archive_names: ArchiveNames,
+    tmp_path: Path,
+) -> None:
+    """While commits fail nothing is acked or lost; once they succeed again every message is stored once."""
+    application_name = f"archive-{archive_names.queue}"
+    worker_url = database_url
+    if database_url.startswith("postgresql"):
+        worker_url = f"{database_url}&application_name={application_name}"
+    worker = start_worker(worker_url, MONTY_ARCHIVE_PREFETCH="20")
+    sent = publisher.publish_many(50, tag="before")
+    wait_until(lambda: len(archived_rows(database_url)) == 50, 20, "the first messages")
+
+    _move_table(database_url, "archived_messages", "archived_messages_away")
+    _drop_worker_connections(database_url, application_name)
+    during = publisher.publish_many(150, tag="during")
+    sent.update(during)
+    wait_until(lambda: "database unavailable" in worker.output(), 20, "the worker to meet the outage")
+    # Held unacked or waiting in the queue: nothing was acked without being stored.
+    wait_until(lambda: queue_depth(amqp_url, archive_names.queue) >= 150 - 20, 10, "messages to wait")
+    _move_table(database_url, "archived_messages_away", "archived_messages")
+
+    wait_until(lambda: len(archived_rows(database_url)) >= 200, 30, "every message after the outage")
+    assert {key: value.encode() for key, value in archived_bodies(database_url).items()} == sent
+    assert "database available again" in worker.output()
+    assert worker.stop() == 0
+
+
+def test_poison_messages_are_dead_lettered_and_the_rest_archived(
+    start_worker: WorkerStarter,
+    publisher: DirectPublisher,
+    amqp_url: str,
+    archive_names: ArchiveNames,
+    tmp_path: Path,
+) -> None:
+    """A body that is not JSON and a message without message_id land in the dead queue; the rest is stored."""
+    database_url = f"sqlite:///{tmp_path / 'archive.db'}"
+    start_worker(database_url)
+    publisher.publish(b'{"first": 1}', message_id="first")
+    publisher.publish(b"this is not JSON", message_id="not-json")
+    publisher.publish_raw(b'{"no": "id"}', pika.BasicProperties(content_type="application/json"))
+    publisher.publish(b"\xff\xfe{}", message_id="not-utf8")
+    later = publisher.publish_many(20, tag="behind the poison")
+    wait_until(lambda: len(archived_rows(database_url)) >= 21, 20, "the messages behind the poison")
+    assert set(archived_bodies(database_url)) == {"first", *later}
+    wait_until(lambda: queue_depth(amqp_url, archive_names.dead_letter_queue) == 3, 10, "3 dead letters")
+    assert queue_depth(amqp_url, archive_names.queue) == 0
+    dead = _take_all(amqp_url, archive_names.dead_letter_queue)
+    assert sorted(dead) == sorted([b"this is not JSON", b'{"no": "id"}', b"\xff\xfe{}"])
+
+
+def _take_all(amqp_url: str, queue: str) -> list[bytes]:
+    """Every message body in `queue` (taken)."""
+    bodies: list[bytes] = []
+    while (taken := get_raw(amqp_url, queue)) is not None:
+        bodies.append(taken[2])
+    return bodies
