@@ -1,7 +1,9 @@
 """Checking access tokens locally: EdDSA signatures from a cached JWKS, issuer, audience, expiry."""
 
 import re
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from jwt import PyJWKClient
@@ -14,6 +16,9 @@ ROLES = frozenset({"admin", "producer", "consumer"})
 KEY_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 # Tolerated clock difference between the auth service's host and ours.
 LEEWAY_SECONDS = 5
+# How long fetched keys are trusted before the key set is read again: a key removed from the
+# JWKS stops being accepted within this time.
+KEYS_LIFESPAN = 300
 
 
 class InvalidToken(Exception):
@@ -42,10 +47,23 @@ class TokenVerifier:
         """Prepare the JWKS client; nothing is fetched until the first token."""
         self.issuer = issuer
         self.audience = audience
-        # Only the key set is cached (for 5 minutes): a key removed from it stops being trusted then.
         self._jwks = PyJWKClient(
-            jwks_url, cache_keys=False, cache_jwk_set=True, lifespan=300, timeout=timeout
+            jwks_url, cache_keys=False, cache_jwk_set=True, lifespan=KEYS_LIFESPAN, timeout=timeout
         )
+        # Parsed keys by kid, forgotten with the key set (PyJWT's own key cache never forgets).
+        self._keys: dict[str, Any] = {}
+        self._keys_since = time.monotonic()
+
+    def _signing_key(self, kid: str) -> Any:
+        """The public key named `kid`, parsed once per key-set lifespan."""
+        if time.monotonic() - self._keys_since > KEYS_LIFESPAN:
+            self._keys = {}
+            self._keys_since = time.monotonic()
+        key = self._keys.get(kid)
+        if key is None:
+            key = self._jwks.get_signing_key(kid).key
+            self._keys[kid] = key
+        return key
 
     def verify(self, token: str) -> Principal:
         """The token's principal, or InvalidToken saying why not."""
@@ -59,7 +77,7 @@ class TokenVerifier:
         if not isinstance(kid, str) or not KEY_ID.fullmatch(kid):
             raise InvalidToken("the token names no valid key id")
         try:
-            key = self._jwks.get_signing_key(kid)
+            key = self._signing_key(kid)
         except jwt.PyJWKClientConnectionError:
             raise KeysUnavailable("the signing keys cannot be fetched") from None
         except jwt.PyJWKClientError:
@@ -69,7 +87,7 @@ class TokenVerifier:
         try:
             claims = jwt.decode(
                 token,
-                key.key,
+                key,
                 algorithms=ALGORITHMS,
                 audience=self.audience,
                 issuer=self.issuer,
