@@ -39,7 +39,14 @@ def make_engine(url: str) -> Engine:
         return engine
     # Statement parameters (password hashes among them) never reach logs or error messages.
     return create_engine(
-        url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=5, hide_parameters=True
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=5,
+        hide_parameters=True,
+        # An unreachable server fails a connection in seconds instead of stalling its caller.
+        connect_args={"connect_timeout": 5},
     )
 
 
