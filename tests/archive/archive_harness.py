@@ -20,6 +20,7 @@ from pika.exceptions import ChannelClosedByBroker
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from archive_service.topology import ArchiveTopology
 from support.live_server import REPO_ROOT
 from support.names import Names
 
@@ -27,14 +28,8 @@ WORKER_SCRIPT = "Microservices/ArchiveMicroservice/worker.py"
 
 
 @dataclass(frozen=True)
-class ArchiveNames:
-    """The exchange and key the archive copies, and its own queues, unique to one test."""
-
-    exchange: str
-    routing_key: str
-    queue: str
-    dead_letter_exchange: str
-    dead_letter_queue: str
+class ArchiveNames(ArchiveTopology):
+    """The service's archive topology, on names unique to one test."""
 
     @classmethod
     def around(cls, names: Names) -> "ArchiveNames":
