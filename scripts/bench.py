@@ -4,6 +4,10 @@ Both servers run under the same gunicorn settings on this machine and are loaded
 on loopback. The machine is shared and noisy, so the figures that matter are the ratios between
 servers measured in the same run, not the absolute rates.
 
+The same run also measures what checking bodies against a JSON Schema costs: the exchange publishes
+an order message without a schema, and again started with MONTY_MESSAGE_SCHEMA set to the example
+order schema, which the order message matches.
+
     python scripts/bench.py [--duration 10] [--connections 32] [--rounds 2]
 """
 
@@ -36,6 +40,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 ROOT = Path(__file__).resolve().parents[1]
 AMQP_URL = os.environ.get("MONTY_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 BODY = '{"order": 1234, "items": ["a", "b"], "note": "benchmark"}'
+MESSAGE_SCHEMA = ROOT / "Microservices/ExchangeMicroservice/schemas/order-message.schema.json"
+ORDER_BODY = (
+    '{"order_id": "A-1234", "customer": "bench", "items": [{"sku": "ABC-1", "qty": 2, "unit_price": 9.5}, '
+    '{"sku": "XYZ-22", "qty": 1, "unit_price": 19.99}], "note": "benchmark"}'
+)
+# The scenarios each server is loaded with; "monty-schema" is the exchange checking bodies.
+SCENARIOS = {
+    "seed": ("publish", "consume"),
+    "monty": ("publish", "consume", "publish-order"),
+    "monty-schema": ("publish-order",),
+}
+BODIES = {"publish": BODY, "publish-order": ORDER_BODY}
 
 
 @dataclass
@@ -103,10 +119,12 @@ def free_port() -> int:
 def start_server(
     kind: str, port: int, names: dict[str, str], workers: int, threads: int, jwks_url: str
 ) -> subprocess.Popen[bytes]:
-    """Start the seed baseline or the exchange service under gunicorn."""
+    """Start the seed baseline or the exchange service (with the message schema for monty-schema)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONTY_")}
     env.update(names, MONTY_AMQP_URL=AMQP_URL, MONTY_PORT=str(port), MONTY_JWKS_URL=jwks_url)
     env.update(MONTY_WORKERS=str(workers), MONTY_THREADS=str(threads), MONTY_LOG_LEVEL="WARNING")
+    if kind == "monty-schema":
+        env["MONTY_MESSAGE_SCHEMA"] = str(MESSAGE_SCHEMA)
     if kind == "seed":
         command = [
             sys.executable, "-m", "gunicorn", "--chdir", str(ROOT / "scripts"), "-k", "gthread",
@@ -147,13 +165,13 @@ def run_wrk(url: str, scenario: str, duration: int, connections: int, server: st
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         # The seed design ignores the token; the exchange verifies it on every request.
         script.write(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
-        if scenario == "publish":
-            body = BODY.replace('"', '\\"')
+        if scenario in BODIES:
+            body = BODIES[scenario].replace('"', '\\"')
             script.write(
                 f'wrk.method = "POST"\nwrk.body = "{body}"\n'
                 'wrk.headers["Content-Type"] = "application/json"\n'
             )
-        path = "/Message" if scenario == "publish" else "/Consume"
+        path = "/Message" if scenario in BODIES else "/Consume"
     try:
         output = subprocess.run(
             ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name, url + path],
@@ -171,6 +189,15 @@ def run_wrk(url: str, scenario: str, duration: int, connections: int, server: st
     p50 = _millis(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     p99 = _millis(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))  # type: ignore[union-attr]
     return Result(server, scenario, rps, p50, p99, total, errors)
+
+
+def check_schema_is_applied(url: str, token: str) -> None:
+    """Stop unless the server publishes the order message and refuses one the schema does not allow."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    matching = requests.post(url + "/Message", data=ORDER_BODY, headers=headers, timeout=10)
+    refused = requests.post(url + "/Message", data=BODY, headers=headers, timeout=10)
+    if matching.status_code != 200 or refused.status_code != 422:
+        raise SystemExit(f"the message schema is not applied ({matching.status_code}, {refused.status_code})")
 
 
 def purge(names: dict[str, str]) -> None:
@@ -216,17 +243,20 @@ def main() -> int:
     token = keys.token()
     try:
         for _round in range(args.rounds):
-            for server in ("seed", "monty"):
+            for server, scenarios in SCENARIOS.items():
                 port = free_port()
                 process = start_server(server, port, names, args.workers, args.threads, keys.jwks_url)
+                url = f"http://127.0.0.1:{port}"
                 try:
-                    for scenario in ("publish", "consume"):
+                    if server == "monty-schema":
+                        check_schema_is_applied(url, token)
+                    for scenario in scenarios:
                         purge(names)
-                        url = f"http://127.0.0.1:{port}"
                         result = run_wrk(url, scenario, args.duration, args.connections, server, token)
                         print(
-                            f"{server:5} {scenario:8} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
-                            f"p99 {result.p99_ms:7.2f} ms  errors {result.errors}",
+                            f"{server:12} {scenario:13} {result.rps:9.0f} req/s  "
+                            f"p50 {result.p50_ms:7.2f} ms  p99 {result.p99_ms:7.2f} ms  "
+                            f"errors {result.errors}",
                             file=sys.stderr,
                         )
                         results.append(result)
@@ -262,7 +292,42 @@ def main() -> int:
             str(errors),
         ]
         print("| " + " | ".join(row) + " |")
+    print_schema_cost(results)
     return 0
+
+
+def _median(results: list[Result], server: str, scenario: str, field: str) -> float:
+    """The median of `field` over the runs of `server` on `scenario`."""
+    values: list[float] = [
+        getattr(r, field) for r in results if r.server == server and r.scenario == scenario
+    ]
+    return statistics.median(values)
+
+
+def print_schema_cost(results: list[Result]) -> None:
+    """Print the order message's publish rate without and with MONTY_MESSAGE_SCHEMA, and their ratio."""
+    plain = _median(results, "monty", "publish-order", "rps")
+    checked = _median(results, "monty-schema", "publish-order", "rps")
+    p50 = _median(results, "monty-schema", "publish-order", "p50_ms")
+    p99 = _median(results, "monty-schema", "publish-order", "p99_ms")
+    errors = sum(r.errors for r in results if r.scenario == "publish-order")
+    schema = MESSAGE_SCHEMA.name
+    print(
+        f"\nThe {len(ORDER_BODY)}-byte order message, published without a schema and checked by {schema}:\n"
+    )
+    columns = ["scenario", "no schema (req/s)", "MONTY_MESSAGE_SCHEMA set (req/s)", "ratio"]
+    columns += ["with schema p50 / p99 (ms)", "errors"]
+    print("| " + " | ".join(columns) + " |")
+    print("|---|---:|---:|---:|---|---:|")
+    row = [
+        "publish order",
+        f"{plain:.0f}",
+        f"{checked:.0f}",
+        f"{checked / plain:.2f}x",
+        f"{p50:.2f} / {p99:.2f}",
+        str(errors),
+    ]
+    print("| " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":

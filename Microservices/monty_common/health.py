@@ -4,8 +4,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Response, jsonify
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
+from pydantic import BaseModel, ConfigDict, Field
 
+from monty_common.openapi_doc import problem_doc
 from monty_common.problems import problem_response
 
 
@@ -20,16 +24,38 @@ class Readiness:
 ReadinessCheck = Callable[[], Mapping[str, str] | Readiness]
 
 
-def health_blueprint(readiness: ReadinessCheck, retry_after: int) -> Blueprint:
-    """`/healthz`: the process serves; `/readyz`: `readiness` maps each component to "ok" or why not."""
-    blueprint = Blueprint("health", __name__)
+class Alive(BaseModel):
+    """The process serves."""
 
-    @blueprint.get("/healthz")
+    status: str = Field(json_schema_extra={"const": "ok"})
+
+
+class Ready(BaseModel):
+    """Every component is reachable; some services add figures (e.g. archive_lag)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: str = Field(json_schema_extra={"const": "ready"})
+    checks: dict[str, str] = Field(description='Each component and "ok".')
+
+
+def health_blueprint(readiness: ReadinessCheck, retry_after: int) -> APIBlueprint:
+    """`/healthz`: the process serves; `/readyz`: `readiness` maps each component to "ok" or why not."""
+    blueprint = APIBlueprint("health", __name__, abp_tags=[Tag(name="health", description="Probes")])
+
+    @blueprint.get("/healthz", summary="Liveness", responses={200: Alive})
     def healthz() -> Response:
         """The process is up."""
         return jsonify(status="ok")
 
-    @blueprint.get("/readyz")
+    @blueprint.get(
+        "/readyz",
+        summary="Readiness",
+        responses={
+            200: Ready,
+            503: problem_doc("A component is unavailable; `checks` says which and why.", retry_after=True),
+        },
+    )
     def readyz() -> Response:
         """Every component the service depends on is reachable."""
         report = readiness()

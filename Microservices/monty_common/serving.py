@@ -81,7 +81,10 @@ def run_service(name: str, factory: Callable[[S], Flask], settings: S) -> int:
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
-        "worker_class": "gthread",
+        # gthread, answering requests its parser refuses (e.g. a request line over the limit) in
+        # problem+json like every other error.
+        "worker_class": "monty_common.gunicorn_worker.ProblemThreadWorker",
+        "limit_request_line": 8190,
         "threads": settings.threads,
         "timeout": 30,
         "graceful_timeout": 10,

@@ -153,6 +153,11 @@ def test_unknown_message_is_a_404_problem(seeded: tuple[OpenAPI, list[str]], tes
         ("order=sideways", "order"),
         ("since=yesterday", "since"),
         ("cursor=not-a-cursor", "cursor"),
+        ("cursor=1.2.3", "cursor"),
+        ("cursor=12345678901234567.1", "cursor"),
+        ("until=0.5", "until"),
+        ("since=1700000000", "since"),
+        ("since=2026-11-28", "since"),
     ],
 )
 def test_bad_parameters_are_400_naming_them(
@@ -166,17 +171,30 @@ def test_bad_parameters_are_400_naming_them(
     assert name in problem["detail"]
 
 
-def test_a_cursor_of_the_other_order_is_refused(
+def test_any_well_formed_cursor_is_a_position(make_app: Callable[..., OpenAPI], test_keys: TestKeys) -> None:
+    """A cursor the service never made but of the documented form resumes there: 200, not 400."""
+    client = make_app().test_client()
+    headers = test_keys.bearer("reader", ["consumer"])
+    for cursor in ("0.0", "9999999999999999.999999999999999999"):
+        answer = client.get("/Messages", query_string={"cursor": cursor}, headers=headers)
+        assert answer.status_code == 200, answer.get_json()
+
+
+def test_a_cursor_resumes_after_its_position_in_either_order(
     seeded: tuple[OpenAPI, list[str]], test_keys: TestKeys
 ) -> None:
-    """A newest-first cursor cannot continue an oldest-first listing."""
-    app, _ids = seeded
+    """A cursor is a position: newest-first continues to older rows, oldest-first to newer ones."""
+    app, ids = seeded
     client = app.test_client()
     headers = test_keys.bearer("reader", ["consumer"])
-    cursor = client.get("/Messages?limit=2", headers=headers).get_json()["next_cursor"]
-    answer = client.get("/Messages", query_string={"order": "oldest", "cursor": cursor}, headers=headers)
-    assert answer.status_code == 400
-    assert answer.get_json()["invalid_params"][0]["name"] == "cursor"
+    newest = _expected(ids, newest=True)
+    cursor = client.get("/Messages?limit=3", headers=headers).get_json()["next_cursor"]
+    older = client.get("/Messages", query_string={"cursor": cursor, "limit": 1000}, headers=headers)
+    newer = client.get(
+        "/Messages", query_string={"order": "oldest", "cursor": cursor, "limit": 1000}, headers=headers
+    )
+    assert [item["message_id"] for item in older.get_json()["items"]] == newest[3:]
+    assert [item["message_id"] for item in newer.get_json()["items"]] == list(reversed(newest[:2]))
 
 
 @pytest.mark.parametrize("path", ["/Messages", "/Messages/msg-01", "/Messages?limit=1001"])

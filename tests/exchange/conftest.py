@@ -70,18 +70,21 @@ def client(app: OpenAPI) -> FlaskClient:
 
 
 @pytest.fixture
-def live_exchange(amqp_url: str, names: Names, test_keys: TestKeys) -> Iterator[LiveServer]:
+def live_exchange_env(amqp_url: str, names: Names, test_keys: TestKeys) -> dict[str, str]:
+    """Settings of an exchange service on the test's broker names, trusting the test keys."""
+    return {
+        "MONTY_AMQP_URL": amqp_url,
+        "MONTY_EXCHANGE": names.exchange,
+        "MONTY_QUEUE": names.queue,
+        "MONTY_ROUTING_KEY": names.routing_key,
+        "MONTY_JWKS_URL": test_keys.jwks_url,
+    }
+
+
+@pytest.fixture
+def live_exchange(live_exchange_env: dict[str, str]) -> Iterator[LiveServer]:
     """The exchange service started by its seed command, under gunicorn."""
-    server = LiveServer(
-        "Microservices/ExchangeMicroservice/app.py",
-        {
-            "MONTY_AMQP_URL": amqp_url,
-            "MONTY_EXCHANGE": names.exchange,
-            "MONTY_QUEUE": names.queue,
-            "MONTY_ROUTING_KEY": names.routing_key,
-            "MONTY_JWKS_URL": test_keys.jwks_url,
-        },
-    )
+    server = LiveServer("Microservices/ExchangeMicroservice/app.py", live_exchange_env)
     try:
         server.wait_healthy()
         yield server

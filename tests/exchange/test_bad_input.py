@@ -63,12 +63,12 @@ def test_invalid_json_is_400_naming_the_problem(
         "application/json; charset=latin-1",
     ],
 )
-def test_wrong_content_type_is_400(
+def test_wrong_content_type_is_415(
     client: FlaskClient, amqp_url: str, names: Names, content_type: str | None
 ) -> None:
     """The body must be declared application/json (UTF-8); the detail names the header."""
     client.get("/Consume")
-    body = assert_problem(client.post("/Message", data=b'{"a": 1}', content_type=content_type), 400)
+    body = assert_problem(client.post("/Message", data=b'{"a": 1}', content_type=content_type), 415)
     assert "Content-Type" in str(body["detail"]) or "UTF-8" in str(body["detail"])
     assert queue_depth(amqp_url, names.queue) == 0
 

@@ -63,8 +63,18 @@ def test_bad_login_bodies_are_400(identity: Identity) -> None:
     response = requests.post(identity.auth.url + "/auth/token", json={"username": "x"}, timeout=10)
     assert response.status_code == 400
     assert "password" in response.json()["detail"]
-    response = requests.post(identity.auth.url + "/auth/token", data="[]", timeout=10)
+    response = requests.post(identity.auth.url + "/auth/token", json=[], timeout=10)
     assert response.status_code == 400
+
+
+def test_a_login_that_is_not_json_is_415(identity: Identity) -> None:
+    """A form or a body without a JSON Content-Type is refused as an unsupported media type."""
+    for headers in ({}, {"Content-Type": "application/x-www-form-urlencoded"}):
+        response = requests.post(
+            identity.auth.url + "/auth/token", data="username=x&password=y", headers=headers, timeout=10
+        )
+        assert response.status_code == 415
+        assert response.json()["type"] == "urn:monty:problem:unsupported-media-type"
 
 
 def test_user_service_down_is_503_not_a_wrong_password(identity: Identity) -> None:

@@ -5,8 +5,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from monty_common.problems import ProblemError
 from support.tokens import TestKeys
 from support.users import ADMIN_USERNAME, UserMaker
+from user_service import accounts
 
 USER_KEYS = {"id", "username", "roles", "disabled", "created_at", "updated_at"}
 
@@ -111,21 +113,37 @@ def test_setting_an_unknown_role_is_400(
     assert client.get(f"/users/{user['id']}", headers=admin).get_json()["roles"] == ["producer"]
 
 
-def test_last_enabled_admin_cannot_be_removed(
-    client: FlaskClient, admin: dict[str, str], new_user: UserMaker
+def test_an_admin_cannot_remove_their_own_admin_access(
+    client: FlaskClient, admin: dict[str, str], new_user: UserMaker, test_keys: TestKeys
 ) -> None:
-    """Demoting, disabling or deleting the only enabled admin is refused; with a second admin it is not."""
+    """Demoting, disabling or deleting oneself is refused even beside another admin, who may do it."""
     root = client.get("/users", headers=admin).get_json()["items"][0]
     url = f"/users/{root['id']}"
+    second = new_user("second-admin", roles=["admin"])
     for response in (
         client.put(url + "/roles", json={"roles": ["producer"]}, headers=admin),
         client.post(url + "/disable", headers=admin),
         client.delete(url, headers=admin),
     ):
         assert response.status_code == 409
-        assert response.get_json()["type"] == "urn:monty:problem:last-admin"
-    new_user("second-admin", roles=["admin"])
-    assert client.delete(url, headers=admin).status_code == 204
+        assert response.get_json()["type"] == "urn:monty:problem:own-admin-access"
+    assert client.put(url + "/roles", json={"roles": ["admin", "producer"]}, headers=admin).status_code == 200
+    assert client.delete(url, headers=test_keys.bearer(second["id"], ["admin"])).status_code == 204
+
+
+def test_last_enabled_admin_cannot_be_removed(client: FlaskClient, admin: dict[str, str]) -> None:
+    """Below the routes, demoting, disabling or deleting the only enabled admin is refused."""
+    root = client.get("/users", headers=admin).get_json()["items"][0]["id"]
+    with client.application.app_context():
+        for change in (
+            lambda: accounts.set_roles(root, ["producer"]),
+            lambda: accounts.set_disabled(root, True),
+            lambda: accounts.delete_user(root),
+        ):
+            with pytest.raises(ProblemError) as refused:
+                change()
+            assert refused.value.slug == "last-admin"
+    assert client.get(f"/users/{root}", headers=admin).get_json()["roles"] == ["admin"]
 
 
 def test_admin_routes_need_a_token(client: FlaskClient, new_user: UserMaker, test_keys: TestKeys) -> None:

@@ -14,7 +14,7 @@ from archive_service.settings import ArchiveSettings
 from monty_common.auth import TokenVerifier
 from monty_common.health import Readiness, health_blueprint
 from monty_common.logging_setup import configure_logging
-from monty_common.openapi_app import new_openapi_app
+from monty_common.openapi_app import MontyOpenAPI, new_openapi_app
 
 
 def create_app(settings: ArchiveSettings | None = None) -> OpenAPI:
@@ -41,7 +41,7 @@ def register_extensions(app: OpenAPI, settings: ArchiveSettings) -> None:
     bearer.init_app(app, TokenVerifier(settings.jwks_url, settings.jwt_issuer, settings.jwt_audience))
 
 
-def register_blueprints(app: OpenAPI) -> None:
+def register_blueprints(app: MontyOpenAPI) -> None:
     """Mount the API and the health endpoints (/readyz also shows the archive lag)."""
     settings: ArchiveSettings = app.extensions["monty.settings"]
 
@@ -50,4 +50,5 @@ def register_blueprints(app: OpenAPI) -> None:
         return Readiness(state.checks, {"archive_lag": state.archive_lag})
 
     app.register_api(routes.api)
-    app.register_blueprint(health_blueprint(report, settings.retry_after))
+    app.add_doc_hook(routes.link_listing_to_messages)
+    app.register_api(health_blueprint(report, settings.retry_after))

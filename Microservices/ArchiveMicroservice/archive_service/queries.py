@@ -29,10 +29,10 @@ class MessagePage:
     next_cursor: str | None
 
 
-def _after(query: Select[ArchivedMessage], cursor: Cursor) -> Select[ArchivedMessage]:
-    """Rows strictly past the cursor in its order (published_at, then id to break ties)."""
+def _after(query: Select[ArchivedMessage], cursor: Cursor, order: Order) -> Select[ArchivedMessage]:
+    """Rows strictly past the cursor in `order` (published_at, then id to break ties)."""
     at, row_id = ArchivedMessage.published_at, ArchivedMessage.id
-    if cursor.order == "newest":
+    if order == "newest":
         return query.where(
             or_(at < cursor.published_at, and_(at == cursor.published_at, row_id < cursor.row_id))
         )
@@ -54,14 +54,14 @@ def list_messages(selection: ListFilter, limit: int, cursor: Cursor | None) -> M
     if selection.producer is not None:
         query = query.where(ArchivedMessage.producer == selection.producer)
     if cursor is not None:
-        query = _after(query, cursor)
+        query = _after(query, cursor, selection.order)
     with database.session() as session:
         rows = list(session.scalars(query.limit(limit + 1)))
     items = rows[:limit]
     if len(rows) <= limit:
         return MessagePage(items, None)
     last = items[-1]
-    return MessagePage(items, Cursor(selection.order, last.published_at, last.id).encode())
+    return MessagePage(items, Cursor(last.published_at, last.id).encode())
 
 
 def get_message(message_id: str) -> ArchivedMessage:

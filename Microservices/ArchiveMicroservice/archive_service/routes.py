@@ -1,5 +1,7 @@
 """HTTP routes of the archive: GET /Messages and GET /Messages/<message_id>."""
 
+from typing import Any
+
 from flask import Response
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
@@ -29,6 +31,7 @@ GUARDED: ResponseDict = {
 @api.get(
     "/Messages",
     summary="List archived messages",
+    operation_id="listArchivedMessages",
     description=(
         "Archived messages by published_at, newest or oldest first, a page at a time. "
         "Pass next_cursor as cursor (with the same order and filters) for the next page."
@@ -38,7 +41,7 @@ GUARDED: ResponseDict = {
 @with_roles("consumer")
 def list_messages(query: MessagesQuery) -> Response:
     """One page of archived messages."""
-    cursor = decode_cursor(query.cursor, query.order) if query.cursor else None
+    cursor = decode_cursor(query.cursor) if query.cursor else None
     selection = queries.ListFilter(query.order, query.since, query.until, query.producer)
     return page_response(queries.list_messages(selection, query.limit, cursor))
 
@@ -46,9 +49,22 @@ def list_messages(query: MessagesQuery) -> Response:
 @api.get(
     "/Messages/<message_id>",
     summary="Get an archived message",
+    operation_id="getArchivedMessage",
     responses={**GUARDED, 200: MessageOut, 404: problem("No archived message has this id.")},
 )
 @with_roles("consumer")
 def get_message(path: MessagePath) -> Response:
     """The archived message."""
     return message_response(queries.get_message(path.message_id))
+
+
+def link_listing_to_messages(spec: dict[str, Any]) -> None:
+    """Tell clients (and fuzzers) that a listed message_id opens GET /Messages/{message_id}."""
+    listed = spec["paths"]["/Messages"]["get"]["responses"]["200"]
+    listed["links"] = {
+        "FirstListedMessage": {
+            "operationId": "getArchivedMessage",
+            "parameters": {"message_id": "$response.body#/items/0/message_id"},
+            "description": "The first message of the page.",
+        }
+    }

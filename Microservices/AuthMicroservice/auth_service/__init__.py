@@ -46,4 +46,4 @@ def register_extensions(app: OpenAPI, settings: AuthSettings) -> None:
 def register_blueprints(app: OpenAPI, settings: AuthSettings) -> None:
     """Mount the API and the health endpoints."""
     app.register_api(api)
-    app.register_blueprint(health_blueprint(lambda: {"signing_key": "ok"}, 2))
+    app.register_api(health_blueprint(lambda: {"signing_key": "ok"}, 2))

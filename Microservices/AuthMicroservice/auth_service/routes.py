@@ -80,7 +80,28 @@ def issue_token(body: Credentials) -> Any:
     return answer
 
 
-@api.get("/.well-known/jwks.json", summary="The public keys that verify access tokens")
+class PublicKey(BaseModel):
+    """One Ed25519 public key as a JWK (RFC 8037)."""
+
+    kty: str = Field(json_schema_extra={"const": "OKP"})
+    crv: str = Field(json_schema_extra={"const": "Ed25519"})
+    x: str = Field(description="The public key, base64url.")
+    kid: str = Field(description="The key's RFC 7638 thumbprint; tokens name it in their header.")
+    alg: str = Field(json_schema_extra={"const": "EdDSA"})
+    use: str = Field(json_schema_extra={"const": "sig"})
+
+
+class KeySet(BaseModel):
+    """The JWKS: the current signing key first, then retired keys whose tokens may still be valid."""
+
+    keys: list[PublicKey]
+
+
+@api.get(
+    "/.well-known/jwks.json",
+    summary="The public keys that verify access tokens",
+    responses={200: KeySet},
+)
 def jwks() -> Response:
     """The JWKS, cacheable for five minutes."""
     answer = jsonify(current_app.extensions["monty.jwks"])

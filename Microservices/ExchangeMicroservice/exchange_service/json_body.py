@@ -1,7 +1,9 @@
 """Reading a request body that must be one JSON document, keeping its exact bytes."""
 
 import json
-from typing import NoReturn
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, NoReturn
 
 from flask import Request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -53,25 +55,48 @@ def read_limited_body(request: Request, limit: int) -> bytes:
 
 def read_json_body(request: Request, limit: int) -> bytes:
     """Return the body's bytes (at most `limit`) after checking they are one UTF-8 JSON document."""
+    raw = _read_declared_json(request, limit)
+    _parse(raw, parse_int=_skip_number, parse_float=_skip_number)
+    return raw
+
+
+def read_json_value(request: Request, limit: int) -> tuple[bytes, Any]:
+    """Like read_json_body, and the value too, with exact numbers (int, Decimal) for a schema to check."""
+    raw = _read_declared_json(request, limit)
+    try:
+        return raw, json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=Decimal)
+    except (ValueError, RecursionError):
+        # Parsed again to give the same answer as read_json_body; an integer over Python's digit
+        # limit (4300), which is still JSON, becomes a Decimal there.
+        return raw, _parse(raw, parse_int=Decimal, parse_float=Decimal)
+
+
+def _read_declared_json(request: Request, limit: int) -> bytes:
+    """The body's bytes (at most `limit`), declared as UTF-8 JSON and not blank."""
     if request.mimetype != JSON_MEDIA_TYPE:
         got = request.content_type or "none"
-        raise _bad_body(
-            "unsupported-content-type",
-            "Unsupported Content-Type",
+        raise ProblemError(
+            415,
+            "unsupported-media-type",
+            "Unsupported Media Type",
             f"The body must be sent as Content-Type: {JSON_MEDIA_TYPE} (got {got}).",
         )
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
-        raise _bad_body("unsupported-charset", "Unsupported Charset", f"JSON must be UTF-8 (got {charset}).")
+        raise ProblemError(
+            415, "unsupported-charset", "Unsupported Charset", f"JSON must be UTF-8 (got {charset})."
+        )
     raw = read_limited_body(request, limit)
     if not raw.strip():
         raise _bad_body("empty-body", "Empty Body", "The body is empty; send one JSON value.")
+    return raw
+
+
+def _parse(raw: bytes, parse_int: Callable[[str], Any], parse_float: Callable[[str], Any]) -> Any:
+    """The JSON value in `raw`, or a 400 problem saying why it is not one."""
     try:
-        json.loads(
-            raw.decode("utf-8"),
-            parse_constant=_reject_constant,
-            parse_int=_skip_number,
-            parse_float=_skip_number,
+        return json.loads(
+            raw.decode("utf-8"), parse_constant=_reject_constant, parse_int=parse_int, parse_float=parse_float
         )
     except UnicodeDecodeError as error:
         raise _bad_body(
@@ -87,4 +112,3 @@ def read_json_body(request: Request, limit: int) -> bytes:
         raise _bad_body("invalid-json", "Invalid JSON", f"The body is not valid JSON: {error}.") from None
     except RecursionError:
         raise _bad_body("invalid-json", "Invalid JSON", "The body's JSON is nested too deeply.") from None
-    return raw

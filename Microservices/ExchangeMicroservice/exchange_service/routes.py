@@ -6,7 +6,9 @@ from flask_openapi3.models.tag import Tag
 
 from exchange_service.api_models import Published
 from exchange_service.extensions import broker
-from exchange_service.json_body import read_json_body
+from exchange_service.json_body import read_json_body, read_json_value
+from exchange_service.message_schema import EXTENSION_KEY as MESSAGE_SCHEMA_KEY
+from exchange_service.message_schema import MessageSchema
 from exchange_service.messaging import content_type, message_headers, publish_confirmed, take_message
 from exchange_service.settings import ExchangeSettings
 from monty_common.auth import current_principal, require_roles
@@ -33,6 +35,16 @@ def _settings() -> ExchangeSettings:
     """The current app's settings."""
     settings: ExchangeSettings = current_app.extensions["monty.settings"]
     return settings
+
+
+def _read_message(limit: int) -> bytes:
+    """The request's JSON body, checked against the message schema when one is set."""
+    schema: MessageSchema | None = current_app.extensions[MESSAGE_SCHEMA_KEY]
+    if schema is None:
+        return read_json_body(request, limit)
+    body, value = read_json_value(request, limit)
+    schema.check(value)
+    return body
 
 
 @api.post(
@@ -64,7 +76,7 @@ def _settings() -> ExchangeSettings:
 def post_message() -> tuple[dict[str, str], int]:
     """Publish the body and answer with its message_id once the broker has confirmed it."""
     settings = _settings()
-    body = read_json_body(request, settings.max_body_bytes)
+    body = _read_message(settings.max_body_bytes)
     try:
         message = publish_confirmed(broker.links.publisher, body, current_principal())
     except (BrokerUnavailable, PublishRejected) as error:

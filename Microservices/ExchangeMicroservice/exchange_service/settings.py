@@ -1,7 +1,11 @@
 """The exchange service's settings (environment variables prefixed MONTY_)."""
 
-from pydantic import Field
+from pathlib import Path
+from typing import Any
 
+from pydantic import Field, field_validator
+
+from exchange_service.message_schema import load_message_schema
 from monty_common.settings import BrokerSettings, TokenSettings
 
 
@@ -13,3 +17,20 @@ class ExchangeSettings(BrokerSettings, TokenSettings):
     queue: str = Field("monty-queue", min_length=1, max_length=255)
     routing_key: str = Field("message", max_length=255)
     max_body_bytes: int = Field(1024 * 1024, ge=1, description="Largest accepted message body, in bytes.")
+    message_schema: Path | None = Field(
+        None, description="JSON Schema (2020-12) file every message body must match; unset: any JSON."
+    )
+
+    @field_validator("message_schema", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        """MONTY_MESSAGE_SCHEMA= (empty) means no schema, as leaving it out does."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("message_schema")
+    @classmethod
+    def _schema_is_valid(cls, path: Path | None) -> Path | None:
+        """A file that is missing, not JSON or not a valid schema stops the service at start."""
+        if path is not None:
+            load_message_schema(path)  # only to check it: each app compiles its own in create_app
+        return path

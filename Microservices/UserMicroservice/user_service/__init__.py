@@ -57,4 +57,4 @@ def register_blueprints(app: OpenAPI, settings: UserSettings) -> None:
     app.register_api(self_routes.api)
     app.register_api(admin_routes.api)
     app.register_api(internal_routes.api)
-    app.register_blueprint(health_blueprint(database_readiness, settings.retry_after))
+    app.register_api(health_blueprint(database_readiness, settings.retry_after))

@@ -23,6 +23,16 @@ def last_admin() -> ProblemError:
     )
 
 
+def own_admin_access() -> ProblemError:
+    """409: an admin may not delete, disable or demote their own account; another admin must."""
+    return ProblemError(
+        409,
+        "own-admin-access",
+        "Own Admin Access",
+        "An admin cannot delete, disable or demote their own account; another admin must do it.",
+    )
+
+
 def wrong_password() -> ProblemError:
     """403: the current password given to change it is not the user's."""
     return ProblemError(403, "wrong-password", "Wrong Password", "The current password is not correct.")

@@ -3,8 +3,10 @@
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 
+from monty_common.auth import current_principal
 from monty_common.openapi_app import problem_doc as problem
 from user_service import accounts
+from user_service.account_problems import own_admin_access
 from user_service.api_models import (
     NewUser,
     PageQuery,
@@ -16,12 +18,19 @@ from user_service.api_models import (
 )
 from user_service.guards import admin_only
 from user_service.route_docs import BEARER, GUARDED, LAST_ADMIN, NO_CONTENT, ONE_USER
+from user_service.user_rules import ADMIN
 
 api = APIBlueprint(
     "admin", __name__, abp_tags=[Tag(name="users", description="Managing users (admin)")], abp_security=BEARER
 )
 
 JSON = dict[str, object]
+
+
+def _not_own_account(path: UserPath) -> None:
+    """Refuse a change that would take an admin's own access away: they could lock themselves out."""
+    if str(path.user_id) == current_principal().subject:
+        raise own_admin_access()
 
 
 @api.post(
@@ -65,6 +74,8 @@ def get_user(path: UserPath) -> JSON:
 @admin_only
 def set_roles(path: UserPath, body: RolesUpdate) -> JSON:
     """Replace the user's roles."""
+    if ADMIN not in body.roles:
+        _not_own_account(path)
     return UserOut.of(accounts.set_roles(str(path.user_id), body.roles)).model_dump(mode="json")
 
 
@@ -77,6 +88,7 @@ def set_roles(path: UserPath, body: RolesUpdate) -> JSON:
 @admin_only
 def disable_user(path: UserPath) -> JSON:
     """Disable the user."""
+    _not_own_account(path)
     return UserOut.of(accounts.set_disabled(str(path.user_id), True)).model_dump(mode="json")
 
 
@@ -105,5 +117,6 @@ def reset_password(path: UserPath, body: PasswordReset) -> tuple[str, int]:
 @admin_only
 def delete_user(path: UserPath) -> tuple[str, int]:
     """Delete the user."""
+    _not_own_account(path)
     accounts.delete_user(str(path.user_id))
     return "", 204

@@ -18,7 +18,9 @@ INVALID = problem("A parameter or the body is invalid (see invalid_params).")
 UNAUTHORIZED = problem("No valid bearer token.")
 FORBIDDEN = problem("The token lacks the admin role.")
 NOT_FOUND = problem("No user has this id.")
-LAST_ADMIN = problem("The change would leave no enabled admin.")
+LAST_ADMIN = problem(
+    "The change would leave no enabled admin, or an admin would remove their own admin access."
+)
 NO_CONTENT: dict[str, Any] = {"description": "Done."}
 GUARDED: ResponseDict = {400: INVALID, 401: UNAUTHORIZED, 403: FORBIDDEN}
 ONE_USER: ResponseDict = {**GUARDED, 404: NOT_FOUND}

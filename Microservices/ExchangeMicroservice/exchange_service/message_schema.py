@@ -1,0 +1,116 @@
+"""The optional JSON Schema that every message body must match (MONTY_MESSAGE_SCHEMA)."""
+
+import json
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any, NoReturn
+
+import jsonschema_rs
+
+from monty_common.problems import ProblemError
+
+EXTENSION_KEY = "monty.message_schema"
+DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+MAX_LISTED_ERRORS = 20
+MAX_REASON_CHARS = 300
+# Reasons say "the value ..." instead of quoting the body: the pointer names it, and a quoted
+# instance can be as large as the body itself.
+VALUE_MASK = "the value"
+
+JsonSchema = dict[str, Any] | bool
+
+
+def _reject_constant(name: str) -> NoReturn:
+    """NaN and Infinity are accepted by Python's parser but are not JSON."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def json_pointer(path: list[str | int]) -> str:
+    """`path` as an RFC 6901 JSON Pointer ("" for the root)."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _read_document(path: Path) -> JsonSchema:
+    """The JSON value in `path`, which must be an object or a boolean; ValueError says why not."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text") from None
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path} is not JSON: {error.msg} at line {error.lineno}, column {error.colno}"
+        ) from None
+    except (ValueError, RecursionError) as error:
+        raise ValueError(f"{path} is not JSON: {error}") from None
+    if not isinstance(document, dict | bool):
+        raise ValueError(f"{path} holds a JSON {type(document).__name__}; a schema is an object or a boolean")
+    return document
+
+
+def _compile(document: JsonSchema, path: Path) -> jsonschema_rs.Validator:
+    """A draft 2020-12 validator of `document`; ValueError says why it is not a valid schema."""
+    declared = document.get("$schema", DRAFT_2020_12) if isinstance(document, dict) else DRAFT_2020_12
+    if not isinstance(declared, str) or declared.rstrip("#") != DRAFT_2020_12:
+        raise ValueError(f"{path} declares $schema {declared!r}; only {DRAFT_2020_12} is supported")
+    try:
+        # Offline: a $ref to another document is refused at start instead of fetched.
+        return jsonschema_rs.Draft202012Validator(document, mask=VALUE_MASK, offline=True)
+    except jsonschema_rs.ValidationError as error:
+        where = json_pointer(error.instance_path)
+        at = f" (at {where})" if where else ""
+        raise ValueError(f"{path} is not a valid JSON Schema 2020-12: {error.message}{at}") from None
+    except (ValueError, jsonschema_rs.ReferencingError) as error:
+        raise ValueError(f"{path} is not a valid JSON Schema 2020-12: {error}") from None
+
+
+@dataclass(frozen=True)
+class MessageSchema:
+    """A compiled message schema and the document it was compiled from."""
+
+    document: JsonSchema
+    validator: jsonschema_rs.Validator
+
+    def check(self, value: Any) -> None:
+        """Raise a 422 problem naming where `value` (parsed with exact numbers) fails the schema."""
+        try:
+            errors = list(islice(self.validator.iter_errors(value), MAX_LISTED_ERRORS + 1))
+        except ValueError:
+            # Raised while converting an integer over Python's digit limit (4300).
+            raise schema_violation(
+                "The body holds a number too long to be checked against the message schema.", []
+            ) from None
+        if not errors:
+            return
+        invalid = [
+            {"name": json_pointer(error.instance_path), "reason": _shorten(error.message)}
+            for error in errors[:MAX_LISTED_ERRORS]
+        ]
+        first = invalid[0]
+        where = f"'{first['name']}'" if first["name"] else "the root"
+        more = (
+            f" (the first {MAX_LISTED_ERRORS} problems are listed)" if len(errors) > MAX_LISTED_ERRORS else ""
+        )
+        raise schema_violation(
+            f"The body does not match the message schema at {where}: {first['reason']}{more}.", invalid
+        )
+
+
+def _shorten(reason: str) -> str:
+    """`reason`, cut to MAX_REASON_CHARS (a long property name could make it as long as the body)."""
+    return reason if len(reason) <= MAX_REASON_CHARS else reason[: MAX_REASON_CHARS - 1] + "…"
+
+
+def schema_violation(detail: str, invalid_params: list[dict[str, str]]) -> ProblemError:
+    """The 422 problem of a body that does not match the message schema."""
+    return ProblemError(422, "schema-violation", "Schema Violation", detail, invalid_params=invalid_params)
+
+
+def load_message_schema(path: Path) -> MessageSchema:
+    """Read and compile the schema in `path`; ValueError (naming the file) when it is not a valid one."""
+    document = _read_document(path)
+    return MessageSchema(document, _compile(document, path))
