@@ -37,13 +37,16 @@ lint: install-dev
 typecheck: install-dev
 	$(VENV)/bin/mypy
 	$(VENV)/bin/mypy scripts
+	$(VENV)/bin/mypy bench
 
 pytest: install-dev
 	$(VENV)/bin/pytest
 
-## Measure throughput against the seed's connection-per-request design.
+## Measure the gateway side by side with RabbitMQ's management API, the seed's
+## connection-per-request design, raw pika, a no-op Flask app, and granian serving the gateway and the
+## no-op app in place of gunicorn (needs wrk; options: BENCH_ARGS="--help").
 bench: install-dev
-	$(PY) scripts/bench.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

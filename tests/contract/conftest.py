@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 from support.live_server import REPO_ROOT
-from support.stack import Stack, archive_some_messages, running_stack
+from support.stack import Stack, archive_some_messages, fill_queue, running_stack
 
 # The fuzzer logs in far more often than a person; the limits have tests of their own.
 GENEROUS_LIMIT = "100000/minute"
@@ -33,8 +33,10 @@ def stack(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 
 
 @pytest.fixture(scope="module")
-def token(stack: Stack) -> str:
+def token(stack: Stack, amqp_url: str) -> str:
     """An admin token taken before any fuzzing: the fuzzer may well reset the admin's password."""
     admin_token = stack.token()
     archive_some_messages(stack, admin_token)
+    # Consumes that may wait (long polling) answer at once while the queue holds messages.
+    fill_queue(amqp_url, stack.names.queue, 20000)
     return admin_token

@@ -47,8 +47,9 @@ def fuzz(stack: Stack, service: str, token: str) -> subprocess.CompletedProcess[
             # make safe across threads ("AST constructor recursion depth mismatch").
             "--workers",
             "1",
+            # A consume may wait up to 20 s for a message (long polling).
             "--request-timeout",
-            "10",
+            "30",
             "--report",
             "junit",
             "--report-dir",

@@ -230,3 +230,44 @@ def test_conflicting_queue_is_reported_not_hidden(
     time.sleep(0.3)  # past the window in which a fresh failure is repeated without a new attempt
     ready = assert_unavailable(answer_within_bound(lambda: client.get("/readyz")))
     assert "PRECONDITION_FAILED" in ready["checks"]["broker_publisher"]
+
+
+def test_a_batch_the_broker_partly_refuses_is_207_naming_each(
+    node_app: OpenAPI, rabbit_node: RabbitNode, node_names: Names
+) -> None:
+    """With room for two messages, a batch of four gets two 200s and two 503s, never a plain 200."""
+    rabbit_node.ctl(
+        "set_policy",
+        f"limit-{node_names.queue}",
+        f"^{node_names.queue}$",
+        '{"max-length": 2, "overflow": "reject-publish"}',
+        "--apply-to",
+        "queues",
+    )
+    try:
+        client = node_app.test_client()
+        client.get("/Consume")
+        response = client.post("/Messages", json=[1, 2, 3, 4])
+        assert response.status_code == 207
+        assert int(response.headers["Retry-After"]) >= 1
+        answer = response.get_json()
+        assert [result["status"] for result in answer["results"]] == [200, 200, 503, 503]
+        assert answer["results"][2]["type"] == "urn:monty:problem:rejected-by-broker"
+        assert (answer["published"], answer["failed"]) == (2, 2)
+        assert client.get("/Consume").get_json() == 1
+        assert client.get("/Consume").get_json() == 2
+        assert client.get("/Consume").headers["Monty-Queue-Empty"] == "true"
+    finally:
+        rabbit_node.ctl("clear_policy", f"limit-{node_names.queue}")
+
+
+def test_a_batch_nothing_of_which_is_stored_is_503(node_app: OpenAPI, rabbit_node: RabbitNode) -> None:
+    """With the broker down, the whole batch is refused with one 503: retrying it all is safe."""
+    client = node_app.test_client()
+    assert client.post("/Messages", json=[1]).status_code == 200
+    rabbit_node.stop()
+    try:
+        body = assert_unavailable(client.post("/Messages", json=[1, 2, 3]))
+        assert body["type"] == "urn:monty:problem:broker-unavailable"
+    finally:
+        rabbit_node.start()

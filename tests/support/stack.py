@@ -89,6 +89,20 @@ def archive_some_messages(stack: Stack, token: str, count: int = 3) -> None:
         time.sleep(0.2)
 
 
+def fill_queue(amqp_url: str, queue: str, count: int) -> None:
+    """Put `count` small JSON messages straight into `queue` (not through the exchange, not archived)."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        for number in range(count):
+            channel.basic_publish(
+                "", queue, b'{"filler": %d}' % number, pika.BasicProperties(content_type="application/json")
+            )
+    finally:
+        connection.close()
+
+
 @contextmanager
 def running_stack(
     amqp_url: str,

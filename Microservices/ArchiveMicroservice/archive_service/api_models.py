@@ -8,6 +8,7 @@ from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
 from archive_service.cursors import CURSOR_PATTERN, Order
 from archive_service.models import MESSAGE_ID_MAX, PRODUCER_MAX
+from monty_common.query_model import ParameterModel
 
 LIMIT_MAX = 1000
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
@@ -23,7 +24,7 @@ def _date_time_text(value: object) -> object:
 DateTimeText = Annotated[datetime, BeforeValidator(_date_time_text)]
 
 
-class MessagesQuery(BaseModel):
+class MessagesQuery(ParameterModel):
     """Which page of archived messages to list."""
 
     order: Order = Field("newest", description="newest first (default) or oldest first.")

@@ -20,7 +20,7 @@ def create_app(settings: ExchangeSettings | None = None) -> OpenAPI:
     configure_logging(settings.log_level)
     app = new_openapi_app(__name__, "MontyExchange exchange service", "1.0.0")
     # Also caps any body read outside read_json_body.
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["MAX_CONTENT_LENGTH"] = max(settings.max_body_bytes, settings.max_batch_bytes)
     app.extensions["monty.settings"] = settings
     register_message_schema(app, settings)
     register_extensions(app, settings)

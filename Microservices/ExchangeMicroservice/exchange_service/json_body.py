@@ -3,27 +3,18 @@
 import json
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any
 
 from flask import Request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from monty_common.problems import ProblemError
+from monty_common.strict_json import reject_constant, skip_number
 
 JSON_MEDIA_TYPE = "application/json"
 
 
-def _reject_constant(name: str) -> NoReturn:
-    """NaN and Infinity are accepted by Python's parser but are not JSON."""
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _skip_number(_text: str) -> int:
-    """Numbers are checked by the parser's grammar; converting them would only limit their size."""
-    return 0
-
-
-def _bad_body(slug: str, title: str, detail: str) -> ProblemError:
+def bad_body(slug: str, title: str, detail: str) -> ProblemError:
     """A 400 problem about the body."""
     return ProblemError(400, slug, title, detail)
 
@@ -55,23 +46,28 @@ def read_limited_body(request: Request, limit: int) -> bytes:
 
 def read_json_body(request: Request, limit: int) -> bytes:
     """Return the body's bytes (at most `limit`) after checking they are one UTF-8 JSON document."""
-    raw = _read_declared_json(request, limit)
-    _parse(raw, parse_int=_skip_number, parse_float=_skip_number)
+    raw = read_declared_json(request, limit)
+    _parse(raw, parse_int=skip_number, parse_float=skip_number)
     return raw
 
 
 def read_json_value(request: Request, limit: int) -> tuple[bytes, Any]:
     """Like read_json_body, and the value too, with exact numbers (int, Decimal) for a schema to check."""
-    raw = _read_declared_json(request, limit)
+    raw = read_declared_json(request, limit)
+    return raw, exact_value(raw)
+
+
+def exact_value(raw: bytes) -> Any:
+    """The JSON value of `raw` with exact numbers (int, Decimal), or a 400 problem saying why not."""
     try:
-        return raw, json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=Decimal)
+        return json.loads(raw.decode("utf-8"), parse_constant=reject_constant, parse_float=Decimal)
     except (ValueError, RecursionError):
         # Parsed again to give the same answer as read_json_body; an integer over Python's digit
         # limit (4300), which is still JSON, becomes a Decimal there.
-        return raw, _parse(raw, parse_int=Decimal, parse_float=Decimal)
+        return _parse(raw, parse_int=Decimal, parse_float=Decimal)
 
 
-def _read_declared_json(request: Request, limit: int) -> bytes:
+def read_declared_json(request: Request, limit: int) -> bytes:
     """The body's bytes (at most `limit`), declared as UTF-8 JSON and not blank."""
     if request.mimetype != JSON_MEDIA_TYPE:
         got = request.content_type or "none"
@@ -88,7 +84,7 @@ def _read_declared_json(request: Request, limit: int) -> bytes:
         )
     raw = read_limited_body(request, limit)
     if not raw.strip():
-        raise _bad_body("empty-body", "Empty Body", "The body is empty; send one JSON value.")
+        raise bad_body("empty-body", "Empty Body", "The body is empty; send one JSON value.")
     return raw
 
 
@@ -96,19 +92,19 @@ def _parse(raw: bytes, parse_int: Callable[[str], Any], parse_float: Callable[[s
     """The JSON value in `raw`, or a 400 problem saying why it is not one."""
     try:
         return json.loads(
-            raw.decode("utf-8"), parse_constant=_reject_constant, parse_int=parse_int, parse_float=parse_float
+            raw.decode("utf-8"), parse_constant=reject_constant, parse_int=parse_int, parse_float=parse_float
         )
     except UnicodeDecodeError as error:
-        raise _bad_body(
+        raise bad_body(
             "invalid-json", "Invalid JSON", f"The body is not UTF-8 (byte {error.start})."
         ) from None
     except json.JSONDecodeError as error:
-        raise _bad_body(
+        raise bad_body(
             "invalid-json",
             "Invalid JSON",
             f"The body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.",
         ) from None
     except ValueError as error:
-        raise _bad_body("invalid-json", "Invalid JSON", f"The body is not valid JSON: {error}.") from None
+        raise bad_body("invalid-json", "Invalid JSON", f"The body is not valid JSON: {error}.") from None
     except RecursionError:
-        raise _bad_body("invalid-json", "Invalid JSON", "The body's JSON is nested too deeply.") from None
+        raise bad_body("invalid-json", "Invalid JSON", "The body's JSON is nested too deeply.") from None

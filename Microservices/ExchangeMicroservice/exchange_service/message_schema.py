@@ -4,11 +4,12 @@ import json
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import jsonschema_rs
 
 from monty_common.problems import ProblemError
+from monty_common.strict_json import reject_constant
 
 EXTENSION_KEY = "monty.message_schema"
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
@@ -19,11 +20,6 @@ MAX_REASON_CHARS = 300
 VALUE_MASK = "the value"
 
 JsonSchema = dict[str, Any] | bool
-
-
-def _reject_constant(name: str) -> NoReturn:
-    """NaN and Infinity are accepted by Python's parser but are not JSON."""
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def json_pointer(path: list[str | int]) -> str:
@@ -40,7 +36,7 @@ def _read_document(path: Path) -> JsonSchema:
     except UnicodeDecodeError:
         raise ValueError(f"{path} is not UTF-8 text") from None
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text, parse_constant=reject_constant)
     except json.JSONDecodeError as error:
         raise ValueError(
             f"{path} is not JSON: {error.msg} at line {error.lineno}, column {error.colno}"
@@ -75,8 +71,12 @@ class MessageSchema:
     document: JsonSchema
     validator: jsonschema_rs.Validator
 
-    def check(self, value: Any) -> None:
-        """Raise a 422 problem naming where `value` (parsed with exact numbers) fails the schema."""
+    def check(self, value: Any, at: list[str | int] | None = None) -> None:
+        """Raise a 422 problem naming where `value` (parsed with exact numbers) fails the schema.
+
+        `at` is where `value` sits in the body (a batch's index), prefixed to the locations named.
+        """
+        prefix = at or []
         try:
             errors = list(islice(self.validator.iter_errors(value), MAX_LISTED_ERRORS + 1))
         except ValueError:
@@ -87,7 +87,7 @@ class MessageSchema:
         if not errors:
             return
         invalid = [
-            {"name": json_pointer(error.instance_path), "reason": _shorten(error.message)}
+            {"name": json_pointer([*prefix, *error.instance_path]), "reason": _shorten(error.message)}
             for error in errors[:MAX_LISTED_ERRORS]
         ]
         first = invalid[0]

@@ -139,5 +139,14 @@ def document_message_schema(document: JsonSchema) -> Callable[[dict[str, Any]], 
         responses = operation.setdefault("responses", {})
         responses["422"] = SCHEMA_VIOLATION_DOC
         operation["responses"] = dict(sorted(responses.items()))
+        batch = spec["paths"].get("/Messages", {}).get("post")
+        if batch is not None:
+            batch["requestBody"]["content"]["application/json"]["schema"]["items"] = {"$ref": COMPONENT_REF}
+            batch["description"] += (
+                f" Every message must match the message schema ({COMPONENT_NAME}); otherwise the whole "
+                "batch is answered 422, naming /<index>/<location>, and nothing is published."
+            )
+            batch["responses"]["422"] = SCHEMA_VIOLATION_DOC
+            batch["responses"] = dict(sorted(batch["responses"].items()))
 
     return show

@@ -22,14 +22,12 @@ class PublishedMessage:
     published_at: datetime
 
 
-def publish_confirmed(publisher: ConfirmedPublisher, body: bytes, producer: Principal) -> PublishedMessage:
-    """Publish `body` as a persistent JSON message stamped with its producer; return once confirmed."""
-    published_at = datetime.now(UTC)
-    message_id = str(uuid.uuid4())
-    properties = pika.BasicProperties(
+def _properties(producer: Principal, published_at: datetime) -> pika.BasicProperties:
+    """A persistent JSON message's properties, with a new message_id and its producer."""
+    return pika.BasicProperties(
         content_type="application/json",
         delivery_mode=DeliveryMode.Persistent,
-        message_id=message_id,
+        message_id=str(uuid.uuid4()),
         timestamp=int(published_at.timestamp()),
         app_id=APP_ID,
         headers={
@@ -39,13 +37,40 @@ def publish_confirmed(publisher: ConfirmedPublisher, body: bytes, producer: Prin
             "producer_name": producer.username,
         },
     )
+
+
+def publish_confirmed(publisher: ConfirmedPublisher, body: bytes, producer: Principal) -> PublishedMessage:
+    """Publish `body` as a persistent JSON message stamped with its producer; return once confirmed."""
+    published_at = datetime.now(UTC)
+    properties = _properties(producer, published_at)
     publisher.publish(body, properties)
-    return PublishedMessage(message_id, published_at)
+    return PublishedMessage(str(properties.message_id), published_at)
 
 
-def take_message(getter: MessageGetter) -> Delivery | None:
-    """Take and acknowledge one message; None when the queue is empty."""
-    return getter.get()
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What became of one message of a batch: None if the broker confirmed it, else why not."""
+
+    message: PublishedMessage
+    error: BaseException | None
+
+
+def publish_batch(
+    publisher: ConfirmedPublisher, bodies: list[bytes], producer: Principal
+) -> list[BatchOutcome]:
+    """Publish every body as its own message, all in flight together; one outcome per body, in order."""
+    published_at = datetime.now(UTC)
+    messages = [(body, _properties(producer, published_at)) for body in bodies]
+    errors = publisher.publish_many(messages)
+    return [
+        BatchOutcome(PublishedMessage(str(properties.message_id), published_at), error)
+        for (_body, properties), error in zip(messages, errors, strict=True)
+    ]
+
+
+def take_messages(getter: MessageGetter, limit: int, wait: float) -> list[Delivery]:
+    """Take and acknowledge up to `limit` messages, waiting up to `wait` seconds for the first."""
+    return getter.take(limit, wait)
 
 
 # Header values other AMQP clients put on a message are shown only if they are plain visible ASCII:
@@ -88,10 +113,9 @@ def published_at(delivery: Delivery) -> str | None:
 
 def message_headers(delivery: Delivery) -> dict[str, str]:
     """The message's metadata as response headers; values that are not plain ASCII are left out."""
-    headers = {
-        "Monty-Redelivered": "true" if delivery.redelivered else "false",
-        "Monty-Messages-Remaining": str(delivery.remaining),
-    }
+    headers = {"Monty-Redelivered": "true" if delivery.redelivered else "false"}
+    if delivery.remaining is not None:
+        headers["Monty-Messages-Remaining"] = str(delivery.remaining)
     message_id = _safe(delivery.message_id)
     if message_id is not None:
         headers["Monty-Message-Id"] = message_id

@@ -4,15 +4,23 @@ from flask import Response, current_app, request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 
-from exchange_service.api_models import Published
+from exchange_service.api_models import BatchConsumeQuery, BatchPublished, ConsumeQuery, Published, TakenBatch
 from exchange_service.extensions import broker
-from exchange_service.json_body import read_json_body, read_json_value
+from exchange_service.json_batch import BatchLimits, read_json_batch
+from exchange_service.json_body import exact_value, read_json_body, read_json_value
 from exchange_service.message_schema import EXTENSION_KEY as MESSAGE_SCHEMA_KEY
 from exchange_service.message_schema import MessageSchema
-from exchange_service.messaging import content_type, message_headers, publish_confirmed, take_message
+from exchange_service.messaging import (
+    content_type,
+    message_headers,
+    publish_batch,
+    publish_confirmed,
+    take_messages,
+)
+from exchange_service.rendering import batch_json, publish_result
 from exchange_service.settings import ExchangeSettings
 from monty_common.auth import current_principal, require_roles
-from monty_common.broker import BrokerUnavailable, PublishRejected
+from monty_common.broker import BrokerUnavailable, Delivery, PublishRejected
 from monty_common.broker.problems import broker_problem
 from monty_common.openapi_app import header_doc as header
 from monty_common.openapi_app import problem_doc as problem
@@ -96,7 +104,9 @@ def post_message() -> tuple[dict[str, str], int]:
     description=(
         "Takes one message from the queue, acknowledges it, and answers its body exactly as published. "
         f"On an empty queue it answers 200 with the text '{EMPTY_QUEUE_SENTENCE}' and the header "
-        f"{QUEUE_EMPTY_HEADER}: true; a message comes with {QUEUE_EMPTY_HEADER}: false."
+        f"{QUEUE_EMPTY_HEADER}: true; a message comes with {QUEUE_EMPTY_HEADER}: false. With wait=N "
+        "(up to 20 s) an empty queue is watched for N seconds and the first message to arrive is answered "
+        "at once (long polling)."
     ),
     responses={
         200: {
@@ -122,15 +132,106 @@ def post_message() -> tuple[dict[str, str], int]:
     security=[{"bearer": []}],
 )
 @require_roles("consumer")
-def consume() -> Response:
-    """Take one message, or say that there is none."""
-    try:
-        delivery = take_message(broker.links.getter)
-    except BrokerUnavailable as error:
-        raise broker_problem(error, _settings().retry_after) from error
+def consume(query: ConsumeQuery) -> Response:
+    """Take one message, or say that there is none (after waiting, if asked to)."""
+    taken = _take(1, query.wait)
+    delivery = taken[0] if taken else None
     if delivery is None:
         return Response(
             EMPTY_QUEUE_SENTENCE, 200, mimetype="text/plain", headers={QUEUE_EMPTY_HEADER: "true"}
         )
     headers = {QUEUE_EMPTY_HEADER: "false", **message_headers(delivery)}
     return Response(delivery.body, 200, content_type=content_type(delivery), headers=headers)
+
+
+def _take(limit: int, wait: int) -> list[Delivery]:
+    """Up to `limit` messages, waiting up to `wait` seconds for the first; 503 if the broker fails."""
+    try:
+        return take_messages(broker.links.getter, limit, float(wait))
+    except BrokerUnavailable as error:
+        raise broker_problem(error, _settings().retry_after) from error
+
+
+@api.get(
+    "/Consume/batch",
+    summary="Take up to max messages",
+    description=(
+        "Takes up to max (1 to 100) messages the queue holds, acknowledges them and answers them as "
+        "JSON, oldest first: a JSON message's body embedded byte for byte, any other in base64. With "
+        "wait=N (up to 20 s) an empty queue is watched for N seconds and the answer comes as soon as a "
+        "message arrives; an empty queue gives messages []."
+    ),
+    responses={200: TakenBatch, 401: UNAUTHORIZED, 403: FORBIDDEN, 503: UNAVAILABLE},
+    security=[{"bearer": []}],
+)
+@require_roles("consumer")
+def consume_batch(query: BatchConsumeQuery) -> Response:
+    """Take up to max messages as one JSON answer."""
+    return Response(batch_json(_take(query.max, query.wait)), 200, mimetype="application/json")
+
+
+@api.post(
+    "/Messages",
+    summary="Publish a batch of JSON values",
+    description=(
+        "Publishes each element of a JSON array (1 to MONTY_MAX_BATCH_MESSAGES, default 1000) as its own "
+        "persistent message, its exact bytes, all in flight together; the confirms are awaited together. "
+        "200 when the broker confirmed every message; 207 when some were not, each result giving its "
+        "status (503: not stored, safe to retry; 504: outcome unknown) and problem type. A malformed "
+        "or too large batch is refused whole (400/413) and nothing is published; if no message could "
+        "be stored, the answer is 503 and retrying the whole batch is safe."
+    ),
+    responses={
+        200: BatchPublished,
+        207: {
+            "description": "Some messages were not confirmed: see each result's status.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchPublished"}}},
+            "headers": {"Retry-After": header("Seconds to wait before retrying the failed ones.", "integer")},
+        },
+        401: UNAUTHORIZED,
+        403: FORBIDDEN,
+        413: problem("The body, or one message, is over its limit, or the batch holds too many messages."),
+        503: UNAVAILABLE,
+    },
+    openapi_extensions={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "array", "minItems": 1, "items": {}}}},
+        },
+    },
+    security=[{"bearer": []}],
+)
+@require_roles("producer")
+def post_messages() -> Response:
+    """Publish every message of the batch and answer each one's outcome."""
+    settings = _settings()
+    limits = BatchLimits(settings.max_batch_bytes, settings.max_batch_messages, settings.max_body_bytes)
+    bodies = read_json_batch(request, limits)
+    schema: MessageSchema | None = current_app.extensions[MESSAGE_SCHEMA_KEY]
+    if schema is not None:
+        for index, body in enumerate(bodies):
+            schema.check(exact_value(body), [index])
+    try:
+        outcomes = publish_batch(broker.links.publisher, bodies, current_principal())
+    except BrokerUnavailable as error:
+        raise broker_problem(error, settings.retry_after) from error
+    results = [publish_result(outcome, settings.retry_after) for outcome in outcomes]
+    failed = [result for result in results if result["status"] != 200]
+    if failed and len(failed) == len(results) and all(result["status"] == 503 for result in failed):
+        # Nothing was stored: one problem, as for a single message, and the whole batch may be retried.
+        first = outcomes[0].error
+        raise broker_problem(
+            first
+            if isinstance(first, BrokerUnavailable | PublishRejected)
+            else BrokerUnavailable(str(first)),
+            settings.retry_after,
+        )
+    answer = BatchPublished.model_validate(
+        {"results": results, "published": len(results) - len(failed), "failed": len(failed)}
+    )
+    response = Response(
+        answer.model_dump_json(exclude_none=True), 207 if failed else 200, mimetype="application/json"
+    )
+    if failed:
+        response.headers["Retry-After"] = str(settings.retry_after)
+    return response

@@ -17,6 +17,10 @@ class ExchangeSettings(BrokerSettings, TokenSettings):
     queue: str = Field("monty-queue", min_length=1, max_length=255)
     routing_key: str = Field("message", max_length=255)
     max_body_bytes: int = Field(1024 * 1024, ge=1, description="Largest accepted message body, in bytes.")
+    max_batch_messages: int = Field(1000, ge=1, le=10000, description="Most messages in one POST /Messages.")
+    max_batch_bytes: int = Field(
+        16 * 1024 * 1024, ge=1, description="Largest accepted POST /Messages body, in bytes."
+    )
     message_schema: Path | None = Field(
         None, description="JSON Schema (2020-12) file every message body must match; unset: any JSON."
     )

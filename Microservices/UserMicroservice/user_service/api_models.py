@@ -6,6 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from monty_common.query_model import ParameterModel
 from user_service.models import User
 from user_service.user_rules import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_PATTERN, Role
 
@@ -61,7 +62,7 @@ class UserPath(BaseModel):
     user_id: UUID
 
 
-class PageQuery(BaseModel):
+class PageQuery(ParameterModel):
     """Which page of users to list."""
 
     limit: int = Field(50, ge=1, le=200)

@@ -1,6 +1,7 @@
 """Checking access tokens locally: EdDSA signatures from a cached JWKS, issuer, audience, expiry."""
 
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,9 @@ LEEWAY_SECONDS = 5
 # How long fetched keys are trusted before the key set is read again: a key removed from the
 # JWKS stops being accepted within this time.
 KEYS_LIFESPAN = 300
+# Verified tokens remembered, so a client's next requests skip the signature check (the costliest
+# step of a request); oldest forgotten first.
+VERIFIED_TOKENS_KEPT = 10_000
 
 
 class InvalidToken(Exception):
@@ -53,6 +57,9 @@ class TokenVerifier:
         # Parsed keys by kid, forgotten with the key set (PyJWT's own key cache never forgets).
         self._keys: dict[str, Any] = {}
         self._keys_since = time.monotonic()
+        # token -> (principal, exp, when verified): the exact token string, signature included.
+        self._verified: dict[str, tuple[Principal, float, float]] = {}
+        self._verified_lock = threading.Lock()
 
     def _signing_key(self, kid: str) -> Any:
         """The public key named `kid`, parsed once per key-set lifespan."""
@@ -66,7 +73,25 @@ class TokenVerifier:
         return key
 
     def verify(self, token: str) -> Principal:
-        """The token's principal, or InvalidToken saying why not."""
+        """The token's principal, or InvalidToken saying why not.
+
+        A token verified before is trusted again without its signature until it expires, and for
+        at most the key set's lifespan, like the key that signed it.
+        """
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, expires, verified_at = remembered
+            if time.time() < expires + LEEWAY_SECONDS and time.monotonic() - verified_at < KEYS_LIFESPAN:
+                return principal
+        principal, expires = self._verify_signed(token)
+        with self._verified_lock:
+            while len(self._verified) >= VERIFIED_TOKENS_KEPT:
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = (principal, expires, time.monotonic())
+        return principal
+
+    def _verify_signed(self, token: str) -> tuple[Principal, float]:
+        """The token's principal and expiry from its signature and claims, or InvalidToken."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -99,9 +124,10 @@ class TokenVerifier:
         roles = claims.get("roles")
         if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
             raise InvalidToken("the roles claim is not a list of names")
-        return Principal(
+        principal = Principal(
             subject=str(claims["sub"]),
             username=str(claims.get("preferred_username", claims["sub"])),
             roles=frozenset(roles) & ROLES,
             token_id=str(claims["jti"]),
         )
+        return principal, float(claims["exp"])

@@ -1,6 +1,17 @@
-"""Taking single messages off a queue with basic.get, acknowledging each one handed out."""
+"""Taking messages off a queue: basic.get for what it holds, a consumer only while requests wait.
+
+A take asks for up to `limit` messages. It is served by basic.get, one in flight at a time, until
+it has `limit` or the queue is empty. A take that found nothing and may wait joins the waiters; while
+there are waiters the channel consumes the queue with a prefetch of one, hands each delivery to the
+oldest waiter, and cancels the consumer once nobody waits. Nothing polls: a waiting request costs
+a timer on the I/O loop and a request thread blocked on its future.
+
+Messages are acknowledged only when their request takes them; a request that has given up leaves
+them in the queue (they are requeued, marked redelivered).
+"""
 
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -8,7 +19,7 @@ from typing import Any
 from pika.spec import Basic
 
 from monty_common.broker.errors import BrokerUnavailable
-from monty_common.broker.link import AmqpLink, fail, settle
+from monty_common.broker.link import AmqpLink, fail
 
 
 @dataclass(frozen=True)
@@ -20,84 +31,194 @@ class Delivery:
     message_id: str | None
     timestamp: int | None
     redelivered: bool
-    remaining: int
+    # Messages left in the queue, as basic.get reports it; None for a delivery to a waiting request.
+    remaining: int | None
     headers: dict[str, Any] = field(default_factory=dict)
 
 
+def _delivery(method: Any, properties: Any, body: bytes, remaining: int | None) -> Delivery:
+    """A Delivery from pika's frames."""
+    return Delivery(
+        body=body,
+        content_type=properties.content_type,
+        message_id=properties.message_id,
+        timestamp=properties.timestamp,
+        redelivered=bool(method.redelivered),
+        remaining=remaining,
+        headers=dict(properties.headers or {}),
+    )
+
+
+@dataclass(eq=False)
+class _Take:
+    """One request for up to `limit` messages, willing to wait `wait` seconds for the first."""
+
+    future: "Future[list[Delivery]]"
+    limit: int
+    wait: float
+    taken: list[tuple[int, Delivery]] = field(default_factory=list)
+    cancel_timer: Callable[[], None] | None = None
+
+
 class MessageGetter(AmqpLink):
-    """Takes one message at a time from the topology's queue."""
+    """Takes messages from the topology's queue, at once or waiting a bounded time for one."""
 
     role = "getter"
 
     def _reset_state(self) -> None:
-        """Also forget the gets waiting for the channel."""
+        """Also forget the takes in progress and the consumer."""
         super()._reset_state()
-        self._waiting: deque[Future[Delivery | None]] = deque()
-        self._in_flight: Future[Delivery | None] | None = None
+        self._queued: deque[_Take] = deque()
+        self._current: _Take | None = None
+        self._waiters: deque[_Take] = deque()
+        self._consumer_tag: str | None = None
+        self._cancelling = False
+
+    # --- request-thread side -------------------------------------------------------------------
 
     def get(self, timeout: float | None = None) -> Delivery | None:
-        """Take one message and acknowledge it; None when the queue is empty.
+        """Take one message and acknowledge it; None when the queue is empty."""
+        taken = self.take(1, 0.0, timeout)
+        return taken[0] if taken else None
 
-        A request that gives up before its message arrives leaves the message in the queue.
+    def take(self, limit: int, wait: float = 0.0, timeout: float | None = None) -> list[Delivery]:
+        """Take and acknowledge up to `limit` messages the queue holds now.
+
+        If it holds none, wait up to `wait` seconds and answer as soon as one arrives ([] if none
+        does). `timeout` bounds the broker's part, on top of `wait`.
         """
-        return self.call(self._enqueue_get, timeout)
+        budget = (self.settings.broker_timeout if timeout is None else timeout) + wait
+        return self.call(lambda channel, future: self._enqueue(channel, _Take(future, limit, wait)), budget)
+
+    # --- I/O-thread side -----------------------------------------------------------------------
 
     def _prepare_channel(self, channel: Any, done: Any) -> None:
-        """Listen for Basic.GetEmpty, which pika reports only to an explicit callback."""
-        self._waiting.clear()
-        self._in_flight = None
+        """Listen for Basic.GetEmpty; give a waiting consumer one message at a time."""
+        self._queued.clear()
+        self._current = None
+        self._waiters.clear()
+        self._consumer_tag = None
+        self._cancelling = False
         channel.add_callback(lambda _frame: self._on_get_empty(channel), [Basic.GetEmpty], one_shot=False)
-        done()
+        # A delivery nobody waits for any more goes back at once; with one in flight, at most one does.
+        channel.basic_qos(prefetch_count=1, callback=lambda _frame: done())
 
-    def _enqueue_get(self, channel: Any, future: "Future[Delivery | None]") -> None:
-        """Queue a get; pika allows one basic.get in flight per channel."""
-        self._waiting.append(future)
-        if self._in_flight is None:
+    def _enqueue(self, channel: Any, take: _Take) -> None:
+        """Queue a take; pika allows one basic.get in flight per channel."""
+        self._queued.append(take)
+        if self._current is None:
             self._next_get(channel)
 
     def _next_get(self, channel: Any) -> None:
-        """Send the next waiting get whose request still waits."""
-        while self._waiting:
-            future = self._waiting.popleft()
-            if future.cancelled():
+        """Start the next queued take whose request still waits."""
+        while self._queued:
+            take = self._queued.popleft()
+            if take.future.cancelled():
                 continue
-            self._in_flight = future
+            self._current = take
             channel.basic_get(self.topology.queue, self._on_get_ok, auto_ack=False)
             return
-        self._in_flight = None
+        self._current = None
 
     def _on_get_ok(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
-        """Hand the message to its request and ack it, or put it back if the request gave up."""
-        future = self._in_flight
-        if future is None or not future.set_running_or_notify_cancel():
+        """Add the message to the current take; get another while it wants more and more are there."""
+        take = self._current
+        if take is None:  # cannot happen: a get is sent only for a current take
             channel.basic_nack(method.delivery_tag, requeue=True)
-        else:
-            channel.basic_ack(method.delivery_tag)
-            future.set_result(
-                Delivery(
-                    body=body,
-                    content_type=properties.content_type,
-                    message_id=properties.message_id,
-                    timestamp=properties.timestamp,
-                    redelivered=bool(method.redelivered),
-                    remaining=int(method.message_count),
-                    headers=dict(properties.headers or {}),
-                )
-            )
+            return
+        take.taken.append(
+            (method.delivery_tag, _delivery(method, properties, body, int(method.message_count)))
+        )
+        if len(take.taken) < take.limit and method.message_count > 0 and not take.future.cancelled():
+            channel.basic_get(self.topology.queue, self._on_get_ok, auto_ack=False)
+            return
+        self._hand_over(channel, take)
         self._next_get(channel)
 
     def _on_get_empty(self, channel: Any) -> None:
-        """The queue was empty."""
-        if self._in_flight is not None:
-            settle(self._in_flight, None)
+        """The queue is empty: answer the current take, or let it wait for a delivery."""
+        take = self._current
+        if take is not None:
+            if take.taken or take.wait <= 0 or take.future.cancelled():
+                self._hand_over(channel, take)
+            else:
+                self._start_waiting(channel, take)
         self._next_get(channel)
 
+    def _hand_over(self, channel: Any, take: _Take) -> None:
+        """Acknowledge what `take` holds and answer its request, or requeue it all if it gave up."""
+        if take.cancel_timer is not None:
+            take.cancel_timer()
+            take.cancel_timer = None
+        if take.future.set_running_or_notify_cancel():
+            for tag, _delivered in take.taken:
+                channel.basic_ack(tag)
+            take.future.set_result([delivery for _tag, delivery in take.taken])
+        else:
+            for tag, _delivered in take.taken:
+                channel.basic_nack(tag, requeue=True)
+
+    def _start_waiting(self, channel: Any, take: _Take) -> None:
+        """Wait up to take.wait for a delivery, consuming the queue meanwhile."""
+        loop = channel.connection.ioloop
+        handle = loop.call_later(take.wait, lambda: self._on_wait_over(channel, take))
+        take.cancel_timer = lambda: loop.remove_timeout(handle)
+        self._waiters.append(take)
+        self._consume(channel)
+
+    def _on_wait_over(self, channel: Any, take: _Take) -> None:
+        """Nothing came in time: answer the take with nothing."""
+        take.cancel_timer = None
+        if take in self._waiters:
+            self._waiters.remove(take)
+            self._hand_over(channel, take)
+            self._stop_consuming_when_idle(channel)
+
+    def _consume(self, channel: Any) -> None:
+        """Consume the queue, unless already consuming (or a cancel is on its way; it restarts after)."""
+        if self._consumer_tag is None and not self._cancelling:
+            self._consumer_tag = channel.basic_consume(
+                self.topology.queue,
+                lambda _channel, method, properties, body: self._on_delivery(
+                    channel, method, properties, body
+                ),
+            )
+
+    def _on_delivery(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        """Give the delivery to the oldest take still waiting, or put it back."""
+        while self._waiters:
+            take = self._waiters.popleft()
+            if take.future.cancelled():
+                continue
+            take.taken.append((method.delivery_tag, _delivery(method, properties, body, None)))
+            self._hand_over(channel, take)
+            break
+        else:
+            channel.basic_nack(method.delivery_tag, requeue=True)
+        self._stop_consuming_when_idle(channel)
+
+    def _stop_consuming_when_idle(self, channel: Any) -> None:
+        """Cancel the consumer once nobody waits, so the queue's messages stay for basic.get."""
+        if self._waiters or self._consumer_tag is None or self._cancelling:
+            return
+        self._cancelling = True
+        channel.basic_cancel(self._consumer_tag, callback=lambda _frame: self._on_cancelled(channel))
+
+    def _on_cancelled(self, channel: Any) -> None:
+        """The consumer is gone; start another if takes began waiting meanwhile."""
+        self._consumer_tag = None
+        self._cancelling = False
+        if self._waiters:
+            self._consume(channel)
+
     def _on_link_lost(self, reason: str) -> None:
-        """Gets in flight fail; an unacked message goes back to the queue with the connection."""
+        """Takes in progress fail; unacknowledged messages go back to the queue with the channel."""
         error = BrokerUnavailable(reason)
-        if self._in_flight is not None:
-            fail(self._in_flight, error)
-        for future in self._waiting:
-            fail(future, error)
-        self._waiting.clear()
-        self._in_flight = None
+        takes = [*([self._current] if self._current is not None else []), *self._queued, *self._waiters]
+        for take in takes:
+            fail(take.future, error)
+        self._queued.clear()
+        self._waiters.clear()
+        self._current = None
+        self._consumer_tag = None
+        self._cancelling = False

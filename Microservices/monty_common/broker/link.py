@@ -105,12 +105,18 @@ class AmqpLink:
         self.wait_ready(deadline)
         future: Future[T] = Future()
         with self._jobs_lock:
-            if not self._ready or self._conn is None:
+            conn = self._conn
+            if not self._ready or conn is None:
                 raise BrokerUnavailable(f"connection to the broker lost ({self._last_error})")
             # The I/O thread drains every queued job per wake-up: wake it only for the first.
-            if not self._jobs:
-                self._conn.ioloop.add_callback_threadsafe(self._run_jobs)
+            wake = not self._jobs
             self._jobs.append((operation, future))
+        if wake:
+            # Outside the lock: waking the loop is a system call, and request threads queue on the
+            # lock behind it. Should the loop be closing, the job it will not run is failed with
+            # the others left when it stops.
+            with suppress(Exception):
+                conn.ioloop.add_callback_threadsafe(self._run_jobs)
         try:
             return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except TimeoutError:

@@ -1,13 +1,15 @@
 """Publishing with publisher confirms and the mandatory flag, many messages in flight at once."""
 
+import time
 from concurrent.futures import Future
+from contextlib import suppress
 from typing import Any
 
 import pika
 from pika.spec import Basic
 
 from monty_common.broker.errors import BrokerUnavailable, OutcomeUnknown, PublishRejected
-from monty_common.broker.link import AmqpLink, fail, settle
+from monty_common.broker.link import SETTLE_GRACE, AmqpLink, fail, settle
 
 
 class ConfirmedPublisher(AmqpLink):
@@ -38,6 +40,49 @@ class ConfirmedPublisher(AmqpLink):
             self.call(lambda channel, future: self._publish_now(channel, body, properties, future), timeout)
         except OutcomeUnknown as error:
             raise OutcomeUnknown(str(error), properties.message_id) from None
+
+    def publish_many(
+        self, messages: list[tuple[bytes, pika.BasicProperties]], timeout: float | None = None
+    ) -> list[BaseException | None]:
+        """Publish every message at once and wait for their confirms together; one outcome each.
+
+        An outcome is None when the broker confirmed the message, or the error `publish` would
+        have raised for it alone. Raises BrokerUnavailable, with nothing sent, when the messages
+        could not be handed to the broker in time.
+        """
+        deadline = time.monotonic() + (self.settings.broker_timeout if timeout is None else timeout)
+        futures: list[Future[None]] = [Future() for _ in messages]
+
+        def send_all(channel: Any, sent: "Future[None]") -> None:
+            # Once running, the request can no longer give up and report the batch as not sent.
+            if not sent.set_running_or_notify_cancel():
+                return
+            for (body, properties), future in zip(messages, futures, strict=True):
+                self._publish_now(channel, body, properties, future)
+            settle(sent, None)
+
+        # Once sending has started, each message's own future says what became of it.
+        with suppress(OutcomeUnknown):
+            self.call(send_all, max(0.0, deadline - time.monotonic()))
+        return [
+            self._outcome(future, properties.message_id, deadline)
+            for future, (_b, properties) in zip(futures, messages, strict=True)
+        ]
+
+    @staticmethod
+    def _outcome(future: "Future[None]", message_id: str | None, deadline: float) -> BaseException | None:
+        """What became of one message of a batch, waiting for its confirm until `deadline`."""
+        try:
+            future.result(timeout=max(0.0, deadline - time.monotonic()) + SETTLE_GRACE)
+        except TimeoutError:
+            if future.cancel():
+                return BrokerUnavailable("the message was not sent in time")
+            return OutcomeUnknown("the broker did not confirm the message in time", message_id)
+        except (BrokerUnavailable, PublishRejected) as error:
+            return error
+        except OutcomeUnknown as error:
+            return OutcomeUnknown(str(error), message_id)
+        return None
 
     def _publish_now(
         self, channel: Any, body: bytes, properties: pika.BasicProperties, future: "Future[None]"

@@ -1,0 +1,99 @@
+"""Reading a batch: one JSON array whose elements are the messages, each kept as its exact bytes."""
+
+import json
+import re
+from dataclasses import dataclass
+
+from flask import Request
+
+from exchange_service.json_body import bad_body, read_declared_json
+from monty_common.problems import ProblemError
+from monty_common.strict_json import reject_constant, skip_number
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+# Finds where each element ends without converting numbers (none is too large to publish).
+_DECODER = json.JSONDecoder(parse_constant=reject_constant, parse_int=skip_number, parse_float=skip_number)
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """How large a batch may be."""
+
+    body_bytes: int
+    messages: int
+    message_bytes: int
+
+
+def _invalid(text: str, at: int, why: str) -> ProblemError:
+    """A 400 problem saying where the batch stops being a JSON array of values."""
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    return bad_body(
+        "invalid-json",
+        "Invalid JSON",
+        f"The body is not a JSON array of messages: {why} at line {line}, column {column}.",
+    )
+
+
+def _skip_whitespace(text: str, at: int) -> int:
+    """The index of the first character at or after `at` that is not JSON whitespace."""
+    match = _WHITESPACE.match(text, at)
+    return match.end() if match else at
+
+
+def split_array(text: str, limits: BatchLimits) -> list[str]:
+    """The exact text of each element of the JSON array `text`; 400 or 413 problems when it is not one."""
+    at = _skip_whitespace(text, 0)
+    if not text.startswith("[", at):
+        raise bad_body("not-an-array", "Not An Array", "The body must be a JSON array of messages.")
+    at = _skip_whitespace(text, at + 1)
+    if text.startswith("]", at):
+        raise bad_body("empty-batch", "Empty Batch", "The array holds no message; send one to publish.")
+    elements: list[str] = []
+    while True:
+        if len(elements) == limits.messages:
+            raise ProblemError(
+                413,
+                "batch-too-large",
+                "Batch Too Large",
+                f"A batch holds at most {limits.messages} messages (MONTY_MAX_BATCH_MESSAGES).",
+            )
+        try:
+            _value, end = _DECODER.raw_decode(text, at)
+        except json.JSONDecodeError as error:
+            raise _invalid(text, error.pos, error.msg) from None
+        except ValueError as error:
+            raise _invalid(text, at, str(error)) from None
+        except RecursionError:
+            raise _invalid(text, at, "nested too deeply") from None
+        element = text[at:end]
+        if len(element.encode()) > limits.message_bytes:
+            raise ProblemError(
+                413,
+                "message-too-large",
+                "Message Too Large",
+                f"Message {len(elements)} is over {limits.message_bytes} bytes (MONTY_MAX_BODY_BYTES).",
+            )
+        elements.append(element)
+        at = _skip_whitespace(text, end)
+        if text.startswith(",", at):
+            at = _skip_whitespace(text, at + 1)
+        elif text.startswith("]", at):
+            break
+        else:
+            raise _invalid(text, at, "expected ',' or ']'")
+    if _skip_whitespace(text, at + 1) != len(text):
+        raise _invalid(text, _skip_whitespace(text, at + 1), "extra data after the array")
+    return elements
+
+
+def read_json_batch(request: Request, limits: BatchLimits) -> list[bytes]:
+    """The messages of a batch request, each as the exact bytes it was sent as."""
+    raw = read_declared_json(request, limits.body_bytes)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise bad_body(
+            "invalid-json", "Invalid JSON", f"The body is not UTF-8 (byte {error.start})."
+        ) from None
+    return [element.encode() for element in split_array(text, limits)]

@@ -1,0 +1,69 @@
+"""Answers of the batch routes: per-message publish results, and taken messages as JSON."""
+
+import base64
+import json
+from typing import Any
+
+from exchange_service.messaging import BatchOutcome, content_type, published_at
+from monty_common.broker import BrokerUnavailable, PublishRejected
+from monty_common.broker.getter import Delivery
+from monty_common.broker.problems import broker_problem
+from monty_common.problems import PROBLEM_TYPE_PREFIX
+from monty_common.strict_json import is_json
+
+_JSON_MEDIA_TYPES = ("application/json",)
+
+
+def publish_result(outcome: BatchOutcome, retry_after: int) -> dict[str, Any]:
+    """One message's result: 200 with when it was published, or its problem's status and type."""
+    result: dict[str, Any] = {"message_id": outcome.message.message_id}
+    error = outcome.error
+    if error is None:
+        result["status"] = 200
+        result["published_at"] = outcome.message.published_at.isoformat(timespec="milliseconds")
+        return result
+    if not isinstance(error, BrokerUnavailable | PublishRejected):
+        error = BrokerUnavailable(str(error))
+    problem = broker_problem(error, retry_after)
+    result.update(
+        status=problem.status,
+        type=PROBLEM_TYPE_PREFIX + problem.slug,
+        title=problem.title,
+        detail=problem.detail,
+    )
+    return result
+
+
+def _text_header(value: object) -> str | None:
+    """A string header value as text, or None."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
+
+
+def delivery_json(delivery: Delivery) -> str:
+    """A taken message as a JSON object; a JSON body is spliced in byte for byte, others in base64."""
+    media_type = content_type(delivery)
+    meta: dict[str, Any] = {
+        "message_id": delivery.message_id,
+        "published_at": published_at(delivery),
+        "redelivered": delivery.redelivered,
+        "producer": _text_header(delivery.headers.get("producer")),
+        "producer_name": _text_header(delivery.headers.get("producer_name")),
+        "content_type": media_type,
+    }
+    head = json.dumps(meta)
+    if media_type.split(";")[0].strip().lower() in _JSON_MEDIA_TYPES:
+        try:
+            text = delivery.body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and is_json(text):
+            return f'{head[:-1]}, "body": {text}}}'
+    return f'{head[:-1]}, "body_base64": {json.dumps(base64.b64encode(delivery.body).decode())}}}'
+
+
+def batch_json(deliveries: list[Delivery]) -> str:
+    """Taken messages as {"messages": [...], "count": n}."""
+    items = ", ".join(delivery_json(delivery) for delivery in deliveries)
+    return f'{{"messages": [{items}], "count": {len(deliveries)}}}'

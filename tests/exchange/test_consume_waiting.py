@@ -1,0 +1,145 @@
+"""Long polling and batch consume against the real broker: GET /Consume?wait= and GET /Consume/batch."""
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import pika
+import pytest
+from flask.testing import FlaskClient
+from flask_openapi3.openapi import OpenAPI
+from test_bad_input import assert_problem
+
+from support.broker_admin import admin_channel, queue_depth
+from support.names import Names
+from support.tokens import TestKeys
+
+
+def publish_later(client: FlaskClient, body: object, delay: float) -> threading.Thread:
+    """Publish `body` through the gateway after `delay` seconds, from another thread."""
+
+    def publish() -> None:
+        time.sleep(delay)
+        assert client.post("/Message", json=body).status_code == 200
+
+    thread = threading.Thread(target=publish)
+    thread.start()
+    return thread
+
+
+def test_a_waiting_consume_answers_when_a_message_arrives(client: FlaskClient) -> None:
+    """With wait=20 on an empty queue, the message published a moment later is the answer at once."""
+    client.get("/Consume")
+    publisher = publish_later(client, {"late": True}, 0.5)
+    started = time.monotonic()
+    response = client.get("/Consume?wait=20")
+    waited = time.monotonic() - started
+    publisher.join()
+    assert response.headers["Monty-Queue-Empty"] == "false"
+    assert response.get_json() == {"late": True}
+    # Not a speed figure: a wait that ignored the arrival would take the full 20 s.
+    assert waited < 10
+
+
+def test_a_wait_that_sees_nothing_ends_with_the_empty_sentence(
+    client: FlaskClient, amqp_url: str, names: Names
+) -> None:
+    """After the wait the queue is still empty: the usual empty answer, and no consumer left behind."""
+    client.get("/Consume")
+    started = time.monotonic()
+    response = client.get("/Consume?wait=1")
+    assert time.monotonic() - started >= 0.9
+    assert response.headers["Monty-Queue-Empty"] == "true"
+    assert client.post("/Message", json={"after": True}).status_code == 200
+    # Had the wait's consumer outlived it, the message would be held by the gateway, not queued.
+    assert queue_depth(amqp_url, names.queue) == 1
+    with admin_channel(amqp_url) as channel:
+        assert channel.queue_declare(names.queue, passive=True).method.consumer_count == 0
+
+
+def test_concurrent_waiters_each_get_a_different_message(
+    client: FlaskClient, amqp_url: str, names: Names
+) -> None:
+    """Five waiting consumes and five messages: each message answered once, none lost or doubled."""
+    client.get("/Consume")
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        waits = [pool.submit(client.get, "/Consume?wait=15") for _ in range(5)]
+        time.sleep(0.5)
+        for number in range(5):
+            assert client.post("/Message", json=number).status_code == 200
+        answers = [future.result() for future in waits]
+    assert sorted(answer.get_json() for answer in answers) == [0, 1, 2, 3, 4]
+    assert queue_depth(amqp_url, names.queue) == 0
+
+
+def test_batch_consume_takes_up_to_max_in_order(client: FlaskClient, amqp_url: str, names: Names) -> None:
+    """max=3 of five messages, then the other two, then none; bodies embedded byte for byte."""
+    raws = [b'{"n": 0}', b"[1, 2.50]", b'"two"', b"3", b"null"]
+    for raw in raws:
+        assert client.post("/Message", data=raw, content_type="application/json").status_code == 200
+    first = client.get("/Consume/batch?max=3")
+    assert first.status_code == 200
+    assert first.mimetype == "application/json"
+    assert b'"body": [1, 2.50]' in first.data
+    page = first.get_json()
+    assert page["count"] == 3
+    assert [message["body"] for message in page["messages"]] == [{"n": 0}, [1, 2.5], "two"]
+    assert all(message["message_id"] and message["published_at"] for message in page["messages"])
+    assert [message["body"] for message in client.get("/Consume/batch?max=10").get_json()["messages"]] == [
+        3,
+        None,
+    ]
+    assert client.get("/Consume/batch?max=10").get_json() == {"messages": [], "count": 0}
+    assert queue_depth(amqp_url, names.queue) == 0
+
+
+def test_batch_consume_shows_other_messages_in_base64(
+    client: FlaskClient, amqp_url: str, names: Names
+) -> None:
+    """A message another client published that is not JSON comes as body_base64."""
+    client.get("/Consume")
+    with admin_channel(amqp_url) as channel:
+        channel.basic_publish(
+            names.exchange, names.routing_key, b"\x00\xffraw", pika.BasicProperties(content_type="text/plain")
+        )
+    message = client.get("/Consume/batch").get_json()["messages"][0]
+    assert message["body_base64"] == "AP9yYXc="
+    assert message["content_type"] == "text/plain"
+    assert "body" not in message
+
+
+def test_batch_consume_waits_for_the_first_message(client: FlaskClient) -> None:
+    """On an empty queue, wait=20 answers with the first message to arrive."""
+    client.get("/Consume")
+    publisher = publish_later(client, {"late": 1}, 0.5)
+    page = client.get("/Consume/batch?max=100&wait=20").get_json()
+    publisher.join()
+    assert [message["body"] for message in page["messages"]] == [{"late": 1}]
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/Consume?wait=21", "wait"),
+        ("/Consume?wait=-1", "wait"),
+        ("/Consume?wait=soon", "wait"),
+        ("/Consume/batch?max=0", "max"),
+        ("/Consume/batch?max=101", "max"),
+        ("/Consume/batch?wait=30", "wait"),
+    ],
+)
+def test_out_of_range_parameters_are_400_naming_them(client: FlaskClient, path: str, name: str) -> None:
+    """wait is 0 to 20 seconds, max 1 to 100."""
+    body = assert_problem(client.get(path), 400, "invalid-parameters")
+    assert [item["name"] for item in body["invalid_params"]] == [name]  # type: ignore[union-attr]
+
+
+def test_waiting_consumes_need_the_consumer_role(
+    make_app: Callable[..., OpenAPI], test_keys: TestKeys
+) -> None:
+    """A producer's token is refused before anything waits."""
+    client = make_app().test_client()
+    headers = test_keys.bearer("writer", ["producer"])
+    assert_problem(client.get("/Consume?wait=5", headers=headers), 403, "forbidden")
+    assert_problem(client.get("/Consume/batch?wait=5", headers=headers), 403, "forbidden")
