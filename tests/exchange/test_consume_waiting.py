@@ -143,3 +143,60 @@ def test_waiting_consumes_need_the_consumer_role(
     headers = test_keys.bearer("writer", ["producer"])
     assert_problem(client.get("/Consume?wait=5", headers=headers), 403, "forbidden")
     assert_problem(client.get("/Consume/batch?wait=5", headers=headers), 403, "forbidden")
+
+
+def test_large_batches_come_whole_in_order_and_never_overshoot(
+    client: FlaskClient, amqp_url: str, names: Names
+) -> None:
+    """250 messages taken 100 at a time: in publishing order, none doubled or marked redelivered."""
+    client.get("/Consume")
+    with admin_channel(amqp_url) as channel:
+        for number in range(250):
+            channel.basic_publish(
+                names.exchange,
+                names.routing_key,
+                str(number).encode(),
+                pika.BasicProperties(content_type="application/json"),
+            )
+    pages = [client.get("/Consume/batch?max=100").get_json() for _ in range(4)]
+    assert [page["count"] for page in pages] == [100, 100, 50, 0]
+    bodies = [message["body"] for page in pages for message in page["messages"]]
+    assert bodies == list(range(250))
+    assert not any(message["redelivered"] for page in pages for message in page["messages"])
+    assert queue_depth(amqp_url, names.queue) == 0
+
+
+def test_concurrent_batches_share_the_queue_without_loss_or_duplicates(
+    client: FlaskClient, amqp_url: str, names: Names
+) -> None:
+    """Batch and single takes from many threads at once: every message answered exactly once."""
+    client.get("/Consume")
+    with admin_channel(amqp_url) as channel:
+        for number in range(600):
+            channel.basic_publish(
+                names.exchange,
+                names.routing_key,
+                str(number).encode(),
+                pika.BasicProperties(content_type="application/json"),
+            )
+
+    def drain(path: str) -> list[int]:
+        taken: list[int] = []
+        while True:
+            answer = client.get(path)
+            if path.startswith("/Consume/batch"):
+                page = answer.get_json()["messages"]
+                if not page:
+                    return taken
+                taken += [message["body"] for message in page]
+            elif answer.headers["Monty-Queue-Empty"] == "true":
+                return taken
+            else:
+                taken.append(answer.get_json())
+
+    paths = ["/Consume/batch?max=100", "/Consume/batch?max=37", "/Consume/batch?max=5", "/Consume"] * 2
+    with ThreadPoolExecutor(max_workers=len(paths)) as pool:
+        results = list(pool.map(drain, paths))
+    everything = [number for taken in results for number in taken]
+    assert sorted(everything) == list(range(600))
+    assert queue_depth(amqp_url, names.queue) == 0

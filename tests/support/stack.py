@@ -56,6 +56,7 @@ def start_archive_worker(
 ) -> subprocess.Popen[bytes]:
     """The archive worker, once it has declared its queue (so it archives what the exchange takes)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONTY_")} | env
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as output:
         worker = subprocess.Popen(
             [sys.executable, str(WORKER_SCRIPT)],
@@ -138,8 +139,15 @@ def running_stack(
     }
     services: dict[str, LiveServer] = {}
     worker = None
+    # Kept with the other test artifacts: what each service logged, for a failure to be read after.
+    logs = REPO_ROOT / "artifacts" / "server-logs" / tag
+
+    def serve(name: str, script: str, env: dict[str, str], port: int | None = None) -> None:
+        services[name] = LiveServer(script, env, port, log_path=logs / f"{name.replace(' ', '-')}.log")
+
     try:
-        services["users"] = LiveServer(
+        serve(
+            "users",
             "Microservices/UserMicroservice/app.py",
             {
                 "MONTY_SERVICE_SECRET": secret,
@@ -150,7 +158,8 @@ def running_stack(
             },
         )
         # Each service calls the others only when a request needs them, so all start at once.
-        services["auth"] = LiveServer(
+        serve(
+            "auth",
             "Microservices/AuthMicroservice/app.py",
             {
                 "MONTY_SERVICE_SECRET": secret,
@@ -158,16 +167,17 @@ def running_stack(
                 "MONTY_USERS_URL": services["users"].url,
                 **(auth_env or {}),
             },
-            port=auth_port,
+            auth_port,
         )
         if archive_worker:
-            worker = start_archive_worker(archive, amqp_url, archive_queue, data / "archive-worker.log")
+            worker = start_archive_worker(archive, amqp_url, archive_queue, logs / "archive-worker.log")
         for name, extra in (exchanges or {"exchange": {}}).items():
-            services[name] = LiveServer(
+            serve(
+                name,
                 "Microservices/ExchangeMicroservice/app.py",
                 {**topology, "MONTY_QUEUE": names.queue, "MONTY_DATA_DIR": str(data / "exchange"), **extra},
             )
-        services["archive"] = LiveServer("Microservices/ArchiveMicroservice/app.py", archive)
+        serve("archive", "Microservices/ArchiveMicroservice/app.py", archive)
         for server in services.values():
             server.wait_healthy()
         yield Stack(services, names, secret)
