@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
 from test_bad_input import assert_problem
 
+from exchange_service.waiting import take_waiting
 from support.broker_admin import admin_channel, queue_depth
 from support.names import Names
 from support.tokens import TestKeys
@@ -200,3 +201,44 @@ def test_concurrent_batches_share_the_queue_without_loss_or_duplicates(
     everything = [number for taken in results for number in taken]
     assert sorted(everything) == list(range(600))
     assert queue_depth(amqp_url, names.queue) == 0
+
+
+def test_waiters_beyond_half_the_threads_are_told_to_come_back(
+    make_app: Callable[..., OpenAPI], amqp_url: str, names: Names
+) -> None:
+    """With two request threads one may wait; another waiter on the empty queue is told to come back."""
+    client = make_app(threads=2).test_client()
+    client.get("/Consume")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = pool.submit(client.get, "/Consume?wait=15")
+        time.sleep(0.5)
+        refused = assert_problem(client.get("/Consume/batch?wait=5"), 429, "too-many-waiting")
+        assert refused["status"] == 429
+        assert client.get("/Consume?wait=5").headers["Retry-After"] == "1"
+        assert client.post("/Message", json={"for": "the waiter"}).status_code == 200
+        assert waiting.result().get_json() == {"for": "the waiter"}
+    # The slot is free again: a new waiter waits and gets the next message.
+    publisher = publish_later(client, {"next": 1}, 0.5)
+    assert client.get("/Consume?wait=15").get_json() == {"next": 1}
+    publisher.join()
+    assert queue_depth(amqp_url, names.queue) == 0
+
+
+def test_without_a_free_slot_what_the_queue_holds_is_still_answered(make_app: Callable[..., OpenAPI]) -> None:
+    """A waiter finding no slot takes at once (wait 0) and gets the messages there; 429 only when none."""
+    app = make_app(threads=2)
+    asked: list[float] = []
+
+    def take(seconds: float) -> list[str]:
+        asked.append(seconds)
+        return ["a message"]
+
+    with app.app_context():
+        slots = app.extensions["monty.wait_slots"]
+        assert slots.acquire(blocking=False)
+        try:
+            assert take_waiting(take, 5) == ["a message"]
+        finally:
+            slots.release()
+        assert take_waiting(take, 5) == ["a message"]
+    assert asked == [0.0, 5.0]

@@ -8,6 +8,7 @@ from exchange_service.message_schema import load_message_schema
 from exchange_service.message_schema_doc import document_message_schema
 from exchange_service.routes import api
 from exchange_service.settings import ExchangeSettings
+from exchange_service.waiting import init_wait_slots
 from monty_common.auth import BearerAuth, TokenVerifier
 from monty_common.health import health_blueprint
 from monty_common.logging_setup import configure_logging
@@ -39,6 +40,7 @@ def register_message_schema(app: MontyOpenAPI, settings: ExchangeSettings) -> No
 def register_extensions(app: OpenAPI, settings: ExchangeSettings) -> None:
     """Bind the broker links and the token verifier."""
     broker.init_app(app, settings)
+    init_wait_slots(app, settings.threads)
     BearerAuth().init_app(app, TokenVerifier(settings.jwks_url, settings.jwt_issuer, settings.jwt_audience))
 
 

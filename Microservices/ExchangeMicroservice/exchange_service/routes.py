@@ -19,6 +19,7 @@ from exchange_service.messaging import (
 )
 from exchange_service.rendering import batch_json, publish_result
 from exchange_service.settings import ExchangeSettings
+from exchange_service.waiting import take_waiting
 from monty_common.auth import current_principal, require_roles
 from monty_common.broker import BrokerUnavailable, Delivery, PublishRejected
 from monty_common.broker.problems import broker_problem
@@ -35,6 +36,13 @@ FORBIDDEN = problem("The token's user lacks the role this route needs.")
 UNAVAILABLE = problem(
     "Nothing was done: the broker is unreachable, blocks publishers, refused or could not route the "
     "message, or did not answer in time. Retrying is safe.",
+    True,
+)
+
+
+TOO_MANY_WAITING = problem(
+    "With wait: the queue is empty and half the server's request threads already wait; ask again "
+    "after Retry-After seconds.",
     True,
 )
 
@@ -127,6 +135,7 @@ def post_message() -> tuple[dict[str, str], int]:
         },
         401: UNAUTHORIZED,
         403: FORBIDDEN,
+        429: TOO_MANY_WAITING,
         503: UNAVAILABLE,
     },
     security=[{"bearer": []}],
@@ -147,7 +156,7 @@ def consume(query: ConsumeQuery) -> Response:
 def _take(limit: int, wait: int) -> list[Delivery]:
     """Up to `limit` messages, waiting up to `wait` seconds for the first; 503 if the broker fails."""
     try:
-        return take_messages(broker.links.getter, limit, float(wait))
+        return take_waiting(lambda seconds: take_messages(broker.links.getter, limit, seconds), wait)
     except BrokerUnavailable as error:
         raise broker_problem(error, _settings().retry_after) from error
 
@@ -161,7 +170,7 @@ def _take(limit: int, wait: int) -> list[Delivery]:
         "wait=N (up to 20 s) an empty queue is watched for N seconds and the answer comes as soon as a "
         "message arrives; an empty queue gives messages []."
     ),
-    responses={200: TakenBatch, 401: UNAUTHORIZED, 403: FORBIDDEN, 503: UNAVAILABLE},
+    responses={200: TakenBatch, 401: UNAUTHORIZED, 403: FORBIDDEN, 429: TOO_MANY_WAITING, 503: UNAVAILABLE},
     security=[{"bearer": []}],
 )
 @require_roles("consumer")
