@@ -242,3 +242,23 @@ def test_without_a_free_slot_what_the_queue_holds_is_still_answered(make_app: Ca
             slots.release()
         assert take_waiting(take, 5) == ["a message"]
     assert asked == [0.0, 5.0]
+
+
+def test_long_polls_work_again_after_the_queue_is_replaced_under_a_waiter(
+    client: FlaskClient, amqp_url: str, names: Names
+) -> None:
+    """The broker cancels the waiting consumer with its queue; once the queue is back, waits get messages."""
+    client.get("/Consume")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = pool.submit(client.get, "/Consume?wait=3")
+        time.sleep(0.5)
+        with admin_channel(amqp_url) as channel:
+            channel.queue_delete(names.queue)
+            channel.queue_declare(names.queue, durable=True)
+            channel.queue_bind(names.queue, names.exchange, names.routing_key)
+        assert waiting.result().status_code in (200, 503)  # answered, not stuck
+    publisher = publish_later(client, {"after": "the replacement"}, 0.5)
+    answer = client.get("/Consume?wait=10")
+    publisher.join()
+    assert answer.status_code == 200
+    assert answer.get_json() == {"after": "the replacement"}

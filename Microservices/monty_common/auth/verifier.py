@@ -64,7 +64,12 @@ class TokenVerifier:
     def _signing_key(self, kid: str) -> Any:
         """The public key named `kid`, parsed once per key-set lifespan."""
         if time.monotonic() - self._keys_since > KEYS_LIFESPAN:
+            # Start a new lifespan from a fresh key set, so that no key (and no token it verified)
+            # is trusted for longer than KEYS_LIFESPAN after it left the published set.
+            self._jwks.get_jwk_set(refresh=True)
             self._keys = {}
+            with self._verified_lock:
+                self._verified.clear()
             self._keys_since = time.monotonic()
         key = self._keys.get(kid)
         if key is None:

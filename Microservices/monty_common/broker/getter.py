@@ -110,6 +110,7 @@ class MessageGetter(AmqpLink):
         self._consumer_tag = None
         self._cancelling = False
         channel.add_callback(lambda _frame: self._on_get_empty(channel), [Basic.GetEmpty], one_shot=False)
+        channel.add_on_cancel_callback(lambda frame: self._on_broker_cancel(channel, frame))
         # A delivery nobody waits for any more goes back at once; with one in flight, at most one does.
         channel.basic_qos(prefetch_count=1, callback=lambda _frame: done())
 
@@ -139,11 +140,85 @@ class MessageGetter(AmqpLink):
         take.taken.append(
             (method.delivery_tag, _delivery(method, properties, body, int(method.message_count)))
         )
-        if len(take.taken) < take.limit and method.message_count > 0 and not take.future.cancelled():
-            channel.basic_get(self.topology.queue, self._on_get_ok, auto_ack=False)
+        wanted = min(take.limit - len(take.taken), int(method.message_count))
+        if wanted > 0 and not take.future.cancelled():
+            if wanted >= STREAM_FROM:
+                self._stream(channel, take, wanted)
+            else:
+                channel.basic_get(self.topology.queue, self._on_get_ok, auto_ack=False)
             return
         self._hand_over(channel, take)
         self._next_get(channel)
+
+    def _stream(self, channel: Any, take: _Take, wanted: int) -> None:
+        """Receive `wanted` more messages for the current take through a consumer of that prefetch."""
+        take.stream_left = wanted
+        # The broker sends nothing past the prefetch until acks come, and none come before the
+        # stream is cancelled: the take never receives more than it wants.
+        channel.basic_qos(prefetch_count=wanted)
+        take.stream_tag = channel.basic_consume(
+            self.topology.queue,
+            lambda _channel, method, properties, body: self._on_streamed(
+                channel, take, method, properties, body
+            ),
+        )
+        self._expect_more(channel, take)
+
+    def _expect_more(self, channel: Any, take: _Take) -> None:
+        """End the stream if nothing arrives for STREAM_QUIET seconds."""
+        if take.cancel_timer is not None:
+            take.cancel_timer()
+        loop = channel.connection.ioloop
+        handle = loop.call_later(STREAM_QUIET, lambda: self._end_stream(channel, take))
+        take.cancel_timer = lambda: loop.remove_timeout(handle)
+
+    def _on_streamed(self, channel: Any, take: _Take, method: Any, properties: Any, body: bytes) -> None:
+        """Add a streamed message to its take; end the stream once the take has all it wants."""
+        if take is not self._current or take.stream_left <= 0:
+            channel.basic_nack(method.delivery_tag, requeue=True)  # cannot happen within the prefetch
+            return
+        take.taken.append((method.delivery_tag, _delivery(method, properties, body, None)))
+        take.stream_left -= 1
+        if take.stream_left == 0:
+            self._end_stream(channel, take)
+        else:
+            self._expect_more(channel, take)
+
+    def _end_stream(self, channel: Any, take: _Take) -> None:
+        """Cancel the take's consumer; answer the take once the broker confirms no more will come."""
+        if take.cancel_timer is not None:
+            take.cancel_timer()
+            take.cancel_timer = None
+        tag, take.stream_tag = take.stream_tag, None
+        if tag is None:
+            return  # already ending
+        if tag not in channel.consumer_tags:
+            self._on_stream_ended(channel, take)  # the broker cancelled it already
+            return
+        channel.basic_cancel(tag, callback=lambda _frame: self._on_stream_ended(channel, take))
+
+    def _on_stream_ended(self, channel: Any, take: _Take) -> None:
+        """No delivery can follow: answer the take, then serve the next one."""
+        take.stream_left = 0
+        if take is self._current:
+            self._hand_over(channel, take)
+            self._next_get(channel)
+
+    def _on_broker_cancel(self, channel: Any, frame: Any) -> None:
+        """The broker cancelled a consumer (its queue was deleted): forget it, and carry on."""
+        tag = frame.method.consumer_tag
+        current = self._current
+        if current is not None and current.stream_tag == tag:
+            current.stream_tag = None
+            if current.cancel_timer is not None:
+                current.cancel_timer()
+                current.cancel_timer = None
+            self._on_stream_ended(channel, current)
+        elif tag == self._consumer_tag:
+            self._consumer_tag = None
+            self._cancelling = False
+            if self._waiters:
+                self._consume(channel)
 
     def _on_get_empty(self, channel: Any) -> None:
         """The queue is empty: answer the current take, or let it wait for a delivery."""
@@ -161,9 +236,11 @@ class MessageGetter(AmqpLink):
             take.cancel_timer()
             take.cancel_timer = None
         if take.future.set_running_or_notify_cancel():
+            # Answer first: should the acks be lost with the connection, the messages come again
+            # (answered twice) rather than being acknowledged and never answered.
+            take.future.set_result([delivery for _tag, delivery in take.taken])
             for tag, _delivered in take.taken:
                 channel.basic_ack(tag)
-            take.future.set_result([delivery for _tag, delivery in take.taken])
         else:
             for tag, _delivered in take.taken:
                 channel.basic_nack(tag, requeue=True)
@@ -211,6 +288,9 @@ class MessageGetter(AmqpLink):
     def _stop_consuming_when_idle(self, channel: Any) -> None:
         """Cancel the consumer once nobody waits, so the queue's messages stay for basic.get."""
         if self._waiters or self._consumer_tag is None or self._cancelling:
+            return
+        if self._consumer_tag not in channel.consumer_tags:
+            self._consumer_tag = None  # the broker cancelled it already
             return
         self._cancelling = True
         channel.basic_cancel(self._consumer_tag, callback=lambda _frame: self._on_cancelled(channel))
