@@ -12,7 +12,7 @@ from flask_openapi3.openapi import OpenAPI
 from test_bad_input import assert_problem
 
 from exchange_service.waiting import take_waiting
-from support.broker_admin import admin_channel, queue_depth
+from support.broker_admin import admin_channel, publish_json, queue_depth
 from support.names import Names
 from support.tokens import TestKeys
 
@@ -151,14 +151,7 @@ def test_large_batches_come_whole_in_order_and_never_overshoot(
 ) -> None:
     """250 messages taken 100 at a time: in publishing order, none doubled or marked redelivered."""
     client.get("/Consume")
-    with admin_channel(amqp_url) as channel:
-        for number in range(250):
-            channel.basic_publish(
-                names.exchange,
-                names.routing_key,
-                str(number).encode(),
-                pika.BasicProperties(content_type="application/json"),
-            )
+    publish_json(amqp_url, names.exchange, names.routing_key, (str(n).encode() for n in range(250)))
     pages = [client.get("/Consume/batch?max=100").get_json() for _ in range(4)]
     assert [page["count"] for page in pages] == [100, 100, 50, 0]
     bodies = [message["body"] for page in pages for message in page["messages"]]
@@ -172,14 +165,7 @@ def test_concurrent_batches_share_the_queue_without_loss_or_duplicates(
 ) -> None:
     """Batch and single takes from many threads at once: every message answered exactly once."""
     client.get("/Consume")
-    with admin_channel(amqp_url) as channel:
-        for number in range(600):
-            channel.basic_publish(
-                names.exchange,
-                names.routing_key,
-                str(number).encode(),
-                pika.BasicProperties(content_type="application/json"),
-            )
+    publish_json(amqp_url, names.exchange, names.routing_key, (str(n).encode() for n in range(600)))
 
     def drain(path: str) -> list[int]:
         taken: list[int] = []

@@ -14,7 +14,7 @@ import pika
 import requests
 from pika.exceptions import AMQPError
 
-from support.broker_admin import delete_topology
+from support.broker_admin import delete_topology, publish_json
 from support.identity import ADMIN, ADMIN_PASSWORD, Identity
 from support.live_server import REPO_ROOT, LiveServer
 from support.names import Names, unique_names
@@ -92,16 +92,7 @@ def archive_some_messages(stack: Stack, token: str, count: int = 3) -> None:
 
 def fill_queue(amqp_url: str, queue: str, count: int) -> None:
     """Put `count` small JSON messages straight into `queue` (not through the exchange, not archived)."""
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        for number in range(count):
-            channel.basic_publish(
-                "", queue, b'{"filler": %d}' % number, pika.BasicProperties(content_type="application/json")
-            )
-    finally:
-        connection.close()
+    publish_json(amqp_url, "", queue, (b'{"filler": %d}' % number for number in range(count)))
 
 
 @contextmanager
