@@ -35,7 +35,7 @@ from chart import draw_chart
 from keys import BenchKeys
 from management import ManagementApi
 from measure import Meter
-from monty_common.broker.link import redact_url
+from monty_common.broker.connection import redact_url
 from phases import Phases
 from report import LEGEND, compute_ratios, publish_p99, ratio_lines, table
 from results import machine_info, write_results

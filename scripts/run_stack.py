@@ -19,7 +19,7 @@ import pika
 from pika.exceptions import AMQPError
 
 from archive_service.settings import ArchiveSettings
-from monty_common.broker.link import connection_parameters, redact_url
+from monty_common.broker.connection import connection_parameters, redact_url
 from monty_common.serving import broker_unreachable, load_settings
 from monty_common.settings import BrokerSettings
 

@@ -10,7 +10,7 @@ from gunicorn.app.base import BaseApplication
 from pika.exceptions import AMQPError
 from pydantic import ValidationError
 
-from monty_common.broker.link import connection_parameters, describe_error, redact_url
+from monty_common.broker.connection import connection_parameters, describe_error, redact_url
 from monty_common.lifecycle import close_app
 from monty_common.settings import BrokerSettings, ServiceSettings
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from archive_service.extensions import database
 from archive_service.settings import ArchiveSettings
 from archive_service.topology import ArchiveTopology
-from monty_common.broker.link import connection_parameters, describe_error
+from monty_common.broker.connection import connection_parameters, describe_error
 
 
 @dataclass(frozen=True)

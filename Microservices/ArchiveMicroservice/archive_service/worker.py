@@ -18,7 +18,7 @@ from archive_service.records import ArchiveRecord, PoisonMessage, record_of
 from archive_service.settings import ArchiveSettings
 from archive_service.store import store_records
 from archive_service.topology import ArchiveTopology
-from monty_common.broker.link import connection_parameters, describe_error, redact_url
+from monty_common.broker.connection import connection_parameters, describe_error, redact_url
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import pika
 from pika.exceptions import AMQPError
 
+from monty_common.broker.connection import connection_parameters, describe_error, redact_url
 from monty_common.broker.errors import BrokerUnavailable, OutcomeUnknown
 from monty_common.broker.topology import Topology
 from monty_common.settings import BrokerSettings
@@ -36,28 +37,6 @@ MAX_BACKOFF = 5.0
 RECENT_FAILURE = 0.25
 # How long a request whose operation the I/O thread has already started waits past its deadline.
 SETTLE_GRACE = 0.2
-
-
-def redact_url(url: str) -> str:
-    """Hide the password of an AMQP URL for logs and messages."""
-    scheme, sep, rest = url.partition("://")
-    if "@" not in rest:
-        return url
-    userinfo, _, hostpart = rest.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{hostpart}"
-
-
-def connection_parameters(settings: BrokerSettings, connection_name: str) -> pika.URLParameters:
-    """pika parameters for `settings`, with heartbeats and timeouts set."""
-    params = pika.URLParameters(settings.amqp_url)
-    params.heartbeat = settings.amqp_heartbeat
-    params.blocked_connection_timeout = settings.amqp_blocked_timeout
-    params.socket_timeout = settings.amqp_connect_timeout
-    params.stack_timeout = settings.amqp_connect_timeout * 2
-    params.connection_attempts = 1
-    params.client_properties = {"connection_name": connection_name}
-    return params
 
 
 class AmqpLink:
@@ -385,9 +364,3 @@ def settle(future: "Future[T]", result: T) -> None:
     """Resolve `future` unless it is already settled, or its request has given up on it."""
     with suppress(InvalidStateError):
         future.set_result(result)
-
-
-def describe_error(error: BaseException) -> str:
-    """A short, readable reason for a connection or channel error (pika nests the cause in args)."""
-    text = "; ".join(str(arg) or repr(arg) for arg in error.args) or type(error).__name__
-    return text if text.startswith(type(error).__name__) else f"{type(error).__name__}: {text}"
