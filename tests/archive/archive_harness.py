@@ -15,12 +15,12 @@ from typing import IO, Any
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
-from pika.delivery_mode import DeliveryMode
 from pika.exceptions import ChannelClosedByBroker
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from archive_service.topology import ArchiveTopology
+from monty_common.envelope import stamp
 from support.live_server import REPO_ROOT
 from support.names import Names
 
@@ -153,22 +153,9 @@ class DirectPublisher:
 
     def publish(self, body: bytes, message_id: str | None = None, producer: str = "producer-1") -> str:
         """Publish `body` persistently with the exchange's headers; return its message_id."""
-        message_id = message_id or str(uuid.uuid4())
-        now = datetime.now(UTC)
-        properties = pika.BasicProperties(
-            content_type="application/json",
-            delivery_mode=DeliveryMode.Persistent,
-            message_id=message_id,
-            timestamp=int(now.timestamp()),
-            app_id="montyexchange",
-            headers={
-                "published_at": now.isoformat(timespec="milliseconds"),
-                "producer": producer,
-                "producer_name": producer,
-            },
-        )
+        properties = stamp(producer, producer, datetime.now(UTC), message_id)
         self.channel.basic_publish(self.exchange, self.routing_key, body, properties)
-        return message_id
+        return str(properties.message_id)
 
     def publish_raw(self, body: bytes, properties: pika.BasicProperties) -> None:
         """Publish with properties of the caller's choosing."""

@@ -229,3 +229,22 @@ def _take_all(amqp_url: str, queue: str) -> list[bytes]:
     while (taken := get_raw(amqp_url, queue)) is not None:
         bodies.append(taken[2])
     return bodies
+
+
+def test_producers_are_stored_as_the_exchange_shows_them(
+    start_worker: WorkerStarter, publisher: DirectPublisher, tmp_path: Path
+) -> None:
+    """Another client's non-ASCII producer is stored as its text; bytes that are not UTF-8 are no
+    producer at all (the exchange reads both the same way)."""
+    database_url = f"sqlite:///{tmp_path / 'archive.db'}"
+    start_worker(database_url)
+    for message_id, producer in (("accented", "Zo\u00eb"), ("undecodable", b"\xff\xfe")):
+        publisher.publish_raw(
+            b"{}",
+            pika.BasicProperties(
+                content_type="application/json", message_id=message_id, headers={"producer": producer}
+            ),
+        )
+    wait_until(lambda: len(archived_rows(database_url)) == 2, 20, "both messages archived")
+    producers = {row["message_id"]: row["producer"] for row in archived_rows(database_url)}
+    assert producers == {"accented": "Zo\u00eb", "undecodable": None}

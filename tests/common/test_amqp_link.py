@@ -1,14 +1,19 @@
 """The shared broker links, used directly (no HTTP), against the real broker."""
 
+import logging
+import os
+import sys
+import threading
 import time
 from collections.abc import Iterator
 
 import pika
 import pytest
 
-from monty_common.broker import ConfirmedPublisher, MessageGetter, Topology
+from monty_common.broker import AmqpLink, BrokerUnavailable, ConfirmedPublisher, MessageGetter, Topology
 from monty_common.settings import BrokerSettings
 from support.names import Names
+from support.polling import wait_until
 
 
 @pytest.fixture
@@ -18,9 +23,15 @@ def settings(amqp_url: str) -> BrokerSettings:
 
 
 @pytest.fixture
-def publisher(settings: BrokerSettings, names: Names) -> Iterator[ConfirmedPublisher]:
+def topology(names: Names) -> Topology:
+    """The test's unique exchange, queue and key."""
+    return Topology(names.exchange, names.queue, names.routing_key)
+
+
+@pytest.fixture
+def publisher(settings: BrokerSettings, topology: Topology) -> Iterator[ConfirmedPublisher]:
     """A publisher on unique names, closed after the test."""
-    link = ConfirmedPublisher(settings, Topology(names.exchange, names.queue, names.routing_key), "test")
+    link = ConfirmedPublisher(settings, topology, "test")
     yield link
     link.close()
 
@@ -30,27 +41,31 @@ def _properties(message_id: str) -> pika.BasicProperties:
     return pika.BasicProperties(message_id=message_id, delivery_mode=2)
 
 
+def _io_threads(link: AmqpLink) -> list[threading.Thread]:
+    """The live I/O threads started for `link` (named after it)."""
+    return [thread for thread in threading.enumerate() if thread.name == f"amqp-{link._label}"]
+
+
 def test_link_survives_an_error_escaping_its_io_loop(publisher: ConfirmedPublisher) -> None:
     """An exception out of the I/O loop does not leave the process with a dead link."""
     publisher.publish(b"1", _properties("one"))
-    conn = publisher._conn
+    session = publisher.link._session
+    assert session is not None
 
     def explode() -> None:
         raise RuntimeError("bug in a callback")
 
-    conn.ioloop.add_callback_threadsafe(explode)
-    deadline = time.monotonic() + 10
-    while publisher._conn is conn and time.monotonic() < deadline:
-        time.sleep(0.05)
+    session._conn.ioloop.add_callback_threadsafe(explode)
+    wait_until(lambda: publisher.link._session is not session, 10, "the link to drop the broken connection")
     publisher.publish(b"2", _properties("two"))
-    assert publisher.is_ready
+    assert publisher.link.is_ready
 
 
 def test_getter_takes_in_order_and_reports_empty(
-    settings: BrokerSettings, publisher: ConfirmedPublisher, names: Names
+    settings: BrokerSettings, publisher: ConfirmedPublisher, topology: Topology
 ) -> None:
     """basic.get one at a time, acked, first in first out; None when the queue is empty."""
-    getter = MessageGetter(settings, Topology(names.exchange, names.queue, names.routing_key), "test")
+    getter = MessageGetter(settings, topology, "test")
     try:
         for i in range(3):
             publisher.publish(str(i).encode(), _properties(f"m{i}"))
@@ -62,11 +77,109 @@ def test_getter_takes_in_order_and_reports_empty(
         getter.close()
 
 
-def test_close_stops_the_io_thread(publisher: ConfirmedPublisher) -> None:
-    """close() ends the connection and its thread."""
+def test_first_calls_racing_start_one_io_thread(settings: BrokerSettings, topology: Topology) -> None:
+    """Request threads using a new link at the same instant start one I/O thread and one connection."""
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to provoke the race
+    try:
+        for trial in range(40):
+            publisher = ConfirmedPublisher(settings, topology, f"race-{trial}")
+            racers = 8
+            lined_up = threading.Barrier(racers)
+
+            def first_use(link: AmqpLink = publisher.link, lined_up: threading.Barrier = lined_up) -> None:
+                lined_up.wait()
+                link.wait_ready(time.monotonic() + 10)
+
+            threads = [threading.Thread(target=first_use) for _ in range(racers)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            started = len(_io_threads(publisher.link))
+            publisher.close()
+            assert started == 1, f"trial {trial}: {started} I/O threads for one link"
+    finally:
+        sys.setswitchinterval(switch_interval)
+
+
+def test_a_closed_link_stays_closed(publisher: ConfirmedPublisher) -> None:
+    """close() ends the connection and its thread for good: a request still running gets 503, and
+    no connection is opened again."""
     publisher.publish(b"x", _properties("x"))
-    thread = publisher._thread
+    thread = publisher.link._thread
     assert thread is not None
     publisher.close()
     assert not thread.is_alive()
-    assert not publisher.is_ready
+    assert not publisher.link.is_ready
+    with pytest.raises(BrokerUnavailable, match="closed"):
+        publisher.publish(b"late", _properties("late"))
+    assert _io_threads(publisher.link) == []
+    assert publisher.link._session is None
+
+
+def test_a_failing_operation_is_logged_with_its_stack(
+    publisher: ConfirmedPublisher, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broker job that raises answers 503 naming the error, logs it with its stack, and the link
+    carries on."""
+    unencodable = pika.BasicProperties(message_id="bad", headers={"not-a-field-type": object()})
+    with caplog.at_level(logging.ERROR), pytest.raises(BrokerUnavailable, match="broker operation failed"):
+        publisher.publish(b"x", unencodable)
+    failures = [record for record in caplog.records if record.getMessage() == "broker operation failed"]
+    assert failures, "the failure was not logged"
+    assert failures[0].exc_info is not None
+    assert failures[0].exc_info[0] is not None
+    publisher.publish(b"after", _properties("after"))
+
+
+def test_a_loop_that_cannot_be_woken_fails_the_request_at_once(
+    publisher: ConfirmedPublisher, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the I/O loop cannot be woken, the request is told so (and the cause logged) instead of
+    waiting out its deadline for a job nobody will run."""
+    publisher.publish(b"1", _properties("one"))
+    session = publisher.link._session
+    assert session is not None
+
+    def broken_wake(_callback: object) -> None:
+        raise OSError("wake-up socket closed")
+
+    monkeypatch.setattr(session._conn.ioloop, "add_callback_threadsafe", broken_wake)
+    with caplog.at_level(logging.ERROR), pytest.raises(BrokerUnavailable, match="cannot be woken"):
+        publisher.publish(b"2", _properties("two"), timeout=60)
+    monkeypatch.undo()
+    logged = [r for r in caplog.records if r.getMessage() == "cannot wake the broker link's I/O thread"]
+    assert logged
+    assert logged[0].exc_info is not None
+    publisher.publish(b"3", _properties("three"))
+
+
+def test_a_forked_child_opens_a_link_of_its_own(publisher: ConfirmedPublisher) -> None:
+    """After fork the child forgets the parent's thread, connection and lock (even one held at the
+    fork) and connects anew; the parent's link is untouched."""
+    publisher.publish(b"parent", _properties("parent"))
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        with publisher.link._lock:
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    held.wait(10)
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        code = 1
+        try:
+            publisher.publish(b"child", _properties("child"), timeout=10)
+            code = 0 if publisher.link._session is not None else 2
+        finally:
+            os._exit(code)
+    release.set()
+    holder.join()
+    _pid, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    publisher.publish(b"parent again", _properties("parent-again"))
+    assert len(_io_threads(publisher.link)) == 1

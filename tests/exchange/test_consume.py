@@ -92,7 +92,8 @@ def test_message_from_another_amqp_client_keeps_its_content_type(
 def test_message_with_unusable_metadata_is_still_delivered(
     client: FlaskClient, amqp_url: str, names: Names
 ) -> None:
-    """Properties another client set that cannot be HTTP headers are left out; the body is delivered."""
+    """Properties another client set are never copied into headers raw: a malformed media type becomes
+    application/octet-stream, an unusable time is left out, odd text is percent-encoded."""
     client.get("/Consume")
     with admin_channel(amqp_url) as channel:
         channel.confirm_delivery()
@@ -112,6 +113,31 @@ def test_message_with_unusable_metadata_is_still_delivered(
     assert response.data == b'{"odd": "metadata"}'
     assert response.mimetype == "application/octet-stream"
     assert "X-Injected" not in response.headers
-    assert "Monty-Message-Id" not in response.headers
+    assert response.headers["Monty-Message-Id"] == "id%0Awith%20newline"
     assert "Monty-Published-At" not in response.headers
     assert queue_depth(amqp_url, names.queue) == 0
+
+
+def test_a_non_ascii_producer_reads_the_same_in_headers_and_in_batches(
+    client: FlaskClient, amqp_url: str, names: Names
+) -> None:
+    """Another client's non-ASCII producer is the same text in GET /Consume (percent-encoded UTF-8 in
+    its header) and GET /Consume/batch (JSON); bytes that are not UTF-8 are unusable in both."""
+    client.get("/Consume")
+    headers = {"producer": b"\xff\xfe", "producer_name": "Zo\u00eb \u00c5str\u00f6m"}
+    with admin_channel(amqp_url) as channel:
+        channel.confirm_delivery()
+        for _ in range(2):
+            channel.basic_publish(
+                names.exchange,
+                names.routing_key,
+                b"{}",
+                pika.BasicProperties(content_type="application/json", headers=headers),
+            )
+    single = client.get("/Consume")
+    assert single.headers["Monty-Producer-Name"] == "Zo%C3%AB%20%C3%85str%C3%B6m"
+    assert "Monty-Producer" not in single.headers
+    batch = client.get("/Consume/batch?max=5").get_json()
+    assert [(m["producer_name"], m["producer"]) for m in batch["messages"]] == [
+        ("Zo\u00eb \u00c5str\u00f6m", None)
+    ]

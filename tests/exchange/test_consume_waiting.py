@@ -14,14 +14,26 @@ from test_bad_input import assert_problem
 from exchange_service.waiting import take_waiting
 from support.broker_admin import admin_channel, publish_json, queue_depth
 from support.names import Names
+from support.polling import wait_until
 from support.tokens import TestKeys
 
 
-def publish_later(client: FlaskClient, body: object, delay: float) -> threading.Thread:
-    """Publish `body` through the gateway after `delay` seconds, from another thread."""
+def waiting(client: FlaskClient) -> int:
+    """How many consumes wait in the client's app now."""
+    count: int = client.application.extensions["monty.broker"].getter.waiting
+    return count
+
+
+def wait_for_waiters(client: FlaskClient, count: int = 1) -> None:
+    """Return once `count` consumes wait in the client's app."""
+    wait_until(lambda: waiting(client) >= count, 10, f"{count} waiting consume(s)")
+
+
+def publish_once_waiting(client: FlaskClient, body: object) -> threading.Thread:
+    """From another thread, publish `body` through the gateway as soon as a consume waits."""
 
     def publish() -> None:
-        time.sleep(delay)
+        wait_for_waiters(client)
         assert client.post("/Message", json=body).status_code == 200
 
     thread = threading.Thread(target=publish)
@@ -32,7 +44,7 @@ def publish_later(client: FlaskClient, body: object, delay: float) -> threading.
 def test_a_waiting_consume_answers_when_a_message_arrives(client: FlaskClient) -> None:
     """With wait=20 on an empty queue, the message published a moment later is the answer at once."""
     client.get("/Consume")
-    publisher = publish_later(client, {"late": True}, 0.5)
+    publisher = publish_once_waiting(client, {"late": True})
     started = time.monotonic()
     response = client.get("/Consume?wait=20")
     waited = time.monotonic() - started
@@ -66,7 +78,7 @@ def test_concurrent_waiters_each_get_a_different_message(
     client.get("/Consume")
     with ThreadPoolExecutor(max_workers=5) as pool:
         waits = [pool.submit(client.get, "/Consume?wait=15") for _ in range(5)]
-        time.sleep(0.5)
+        wait_for_waiters(client, 5)
         for number in range(5):
             assert client.post("/Message", json=number).status_code == 200
         answers = [future.result() for future in waits]
@@ -113,7 +125,7 @@ def test_batch_consume_shows_other_messages_in_base64(
 def test_batch_consume_waits_for_the_first_message(client: FlaskClient) -> None:
     """On an empty queue, wait=20 answers with the first message to arrive."""
     client.get("/Consume")
-    publisher = publish_later(client, {"late": 1}, 0.5)
+    publisher = publish_once_waiting(client, {"late": 1})
     page = client.get("/Consume/batch?max=100&wait=20").get_json()
     publisher.join()
     assert [message["body"] for message in page["messages"]] == [{"late": 1}]
@@ -196,15 +208,15 @@ def test_waiters_beyond_half_the_threads_are_told_to_come_back(
     client = make_app(threads=2).test_client()
     client.get("/Consume")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        waiting = pool.submit(client.get, "/Consume?wait=15")
-        time.sleep(0.5)
+        waiter = pool.submit(client.get, "/Consume?wait=15")
+        wait_for_waiters(client)
         refused = assert_problem(client.get("/Consume/batch?wait=5"), 429, "too-many-waiting")
         assert refused["status"] == 429
         assert client.get("/Consume?wait=5").headers["Retry-After"] == "1"
         assert client.post("/Message", json={"for": "the waiter"}).status_code == 200
-        assert waiting.result().get_json() == {"for": "the waiter"}
+        assert waiter.result().get_json() == {"for": "the waiter"}
     # The slot is free again: a new waiter waits and gets the next message.
-    publisher = publish_later(client, {"next": 1}, 0.5)
+    publisher = publish_once_waiting(client, {"next": 1})
     assert client.get("/Consume?wait=15").get_json() == {"next": 1}
     publisher.join()
     assert queue_depth(amqp_url, names.queue) == 0
@@ -236,14 +248,14 @@ def test_long_polls_work_again_after_the_queue_is_replaced_under_a_waiter(
     """The broker cancels the waiting consumer with its queue; once the queue is back, waits get messages."""
     client.get("/Consume")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        waiting = pool.submit(client.get, "/Consume?wait=3")
-        time.sleep(0.5)
+        waiter = pool.submit(client.get, "/Consume?wait=3")
+        wait_for_waiters(client)
         with admin_channel(amqp_url) as channel:
             channel.queue_delete(names.queue)
             channel.queue_declare(names.queue, durable=True)
             channel.queue_bind(names.queue, names.exchange, names.routing_key)
-        assert waiting.result().status_code in (200, 503)  # answered, not stuck
-    publisher = publish_later(client, {"after": "the replacement"}, 0.5)
+        assert waiter.result().status_code in (200, 503)  # answered, not stuck
+    publisher = publish_once_waiting(client, {"after": "the replacement"})
     answer = client.get("/Consume?wait=10")
     publisher.join()
     assert answer.status_code == 200

@@ -13,6 +13,7 @@ from pika.exceptions import ChannelClosedByBroker
 
 from support.broker_admin import admin_channel, get_raw, queue_depth
 from support.names import Names
+from support.polling import wait_until
 
 
 @pytest.mark.parametrize(
@@ -131,7 +132,8 @@ def test_answers_under_a_tight_deadline_never_misstate_the_outcome(
     """With a deadline too short to wait for confirms: every 200 is stored, a 503 (not sent) never
     is, and a 504 says the outcome is unknown and names its message_id."""
     app = make_app(broker_timeout=0.002)
-    app.extensions["monty.broker"].publisher.wait_ready(time.monotonic() + 10)
+    publisher = app.extensions["monty.broker"].publisher
+    publisher.link.wait_ready(time.monotonic() + 10)
     client = app.test_client()
 
     def post(i: int) -> tuple[int, dict[str, Any]]:
@@ -151,7 +153,8 @@ def test_answers_under_a_tight_deadline_never_misstate_the_outcome(
         body["type"] == "urn:monty:problem:broker-unavailable" for status, body in answers if status == 503
     )
 
-    time.sleep(1)  # let late confirms land
+    # Messages answered 504 may still be on their way: wait for their confirms.
+    wait_until(lambda: publisher.unconfirmed == 0, 10, "the late confirms")
     stored: set[str] = set()
     with admin_channel(amqp_url) as channel:
         for method, properties, _body in channel.consume(names.queue, auto_ack=True, inactivity_timeout=1):

@@ -6,9 +6,11 @@ from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from monty_common.column_types import UTCDateTime
+from monty_common.envelope import TEXT_MAX
 
-MESSAGE_ID_MAX = 255
-PRODUCER_MAX = 255
+# As long as the envelope reads them.
+MESSAGE_ID_MAX = TEXT_MAX
+PRODUCER_MAX = TEXT_MAX
 ROUTING_KEY_MAX = 255
 
 

@@ -1,10 +1,11 @@
 """Turning a delivered message into the row the archive keeps, or refusing it as poison."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from archive_service.models import MESSAGE_ID_MAX, PRODUCER_MAX, ROUTING_KEY_MAX
+from archive_service.models import ROUTING_KEY_MAX
+from monty_common.envelope import TEXT_MAX, Envelope
 from monty_common.strict_json import is_json
 
 
@@ -48,46 +49,17 @@ def json_text(body: bytes) -> str:
     return text
 
 
-def _text_header(headers: dict[str, Any], name: str, limit: int) -> str | None:
-    """A header's value if it is a string that fits its column."""
-    value = headers.get(name)
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    return value if isinstance(value, str) and 0 < len(value) <= limit else None
-
-
-def _published_at(headers: dict[str, Any], timestamp: int | None, archived_at: datetime) -> datetime:
-    """When the message was published: its published_at header, its AMQP timestamp, or now."""
-    stamp = _text_header(headers, "published_at", 64)
-    if stamp is not None:
-        try:
-            parsed = datetime.fromisoformat(stamp)
-        except ValueError:
-            parsed = None
-        if parsed is not None:
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    if timestamp is not None:
-        try:
-            return datetime.fromtimestamp(timestamp, UTC)
-        except (OverflowError, OSError, ValueError):
-            pass
-    return archived_at
-
-
 def record_of(method: Any, properties: Any, body: bytes, archived_at: datetime) -> ArchiveRecord:
     """The row for a delivery (pika's method and properties), or PoisonMessage saying why there is none."""
-    message_id = properties.message_id
-    if not isinstance(message_id, str) or not message_id:
-        raise PoisonMessage("the message has no message_id")
-    if len(message_id) > MESSAGE_ID_MAX:
-        raise PoisonMessage("the message_id is too long")
-    headers = dict(properties.headers or {})
+    envelope = Envelope.read(properties)
+    if envelope.message_id is None:
+        raise PoisonMessage(f"the message has no usable message_id (1 to {TEXT_MAX} characters of text)")
     return ArchiveRecord(
-        message_id=message_id,
+        message_id=envelope.message_id,
         body=json_text(body),
-        producer=_text_header(headers, "producer", PRODUCER_MAX),
+        producer=envelope.producer,
         routing_key=str(method.routing_key)[:ROUTING_KEY_MAX],
-        published_at=_published_at(headers, properties.timestamp, archived_at),
+        published_at=envelope.published_at or archived_at,
         archived_at=archived_at,
         size_bytes=len(body),
     )

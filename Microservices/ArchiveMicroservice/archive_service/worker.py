@@ -18,12 +18,11 @@ from archive_service.records import ArchiveRecord, PoisonMessage, record_of
 from archive_service.settings import ArchiveSettings
 from archive_service.store import store_records
 from archive_service.topology import ArchiveTopology
+from monty_common.backoff import Backoff
 from monty_common.broker.connection import connection_parameters, describe_error, redact_url
 
 log = logging.getLogger(__name__)
 
-INITIAL_BACKOFF = 0.25
-MAX_BACKOFF = 5.0
 # How often the consume loop wakes up when no message arrives: to commit a waiting batch, notice a
 # stop request and service heartbeats.
 POLL_SECONDS = 0.1
@@ -76,7 +75,7 @@ class ArchiveWorker:
 
     def run(self) -> None:
         """Consume until stopped, reconnecting to the broker with capped backoff."""
-        backoff = INITIAL_BACKOFF
+        backoff = Backoff()
         while not self._stopping:
             self._consuming = False
             try:
@@ -93,10 +92,9 @@ class ArchiveWorker:
                 self._batch.clear()  # unacked messages went back to the queue with the connection
                 self._close_connection()
             if self._consuming:
-                backoff = INITIAL_BACKOFF  # the connection served: this is a new outage
+                backoff.reset()  # the connection served: this is a new outage
             if not self._stopping:
-                self._pause(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
+                self._pause(backoff.next_delay())
         log.info("archive worker stopped")
 
     def _pause(self, seconds: float) -> None:
@@ -151,7 +149,7 @@ class ArchiveWorker:
 
     def _commit_and_ack(self, channel: BlockingChannel, give_up: Callable[[], bool]) -> None:
         """Commit the batch, retrying with capped backoff while the database fails; then ack it."""
-        backoff = INITIAL_BACKOFF
+        backoff = Backoff()
         failed = False
         while True:
             try:
@@ -168,8 +166,7 @@ class ArchiveWorker:
                 if give_up():
                     return  # left unacked: the broker requeues them when the connection closes
                 # Sleeping on the connection keeps answering heartbeats.
-                channel.connection.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
+                channel.connection.sleep(backoff.next_delay())
         if failed:
             log.info("database available again", extra={"messages": len(self._batch.records)})
         channel.basic_ack(self._batch.last_tag, multiple=True)

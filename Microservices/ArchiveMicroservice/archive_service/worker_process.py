@@ -10,7 +10,8 @@ from sqlalchemy.orm import sessionmaker
 
 from archive_service.schema import migrate
 from archive_service.settings import ArchiveSettings
-from archive_service.worker import INITIAL_BACKOFF, MAX_BACKOFF, ArchiveWorker
+from archive_service.worker import ArchiveWorker
+from monty_common.backoff import Backoff
 from monty_common.database import make_engine
 from monty_common.logging_setup import configure_logging
 
@@ -40,14 +41,13 @@ class StopFlag:
 
 def migrate_when_reachable(settings: ArchiveSettings, stop: StopFlag) -> str | None:
     """Migrate the database, retrying with capped backoff while it is unreachable; None if stopped."""
-    backoff = INITIAL_BACKOFF
+    backoff = Backoff()
     while not stop.is_set:
         try:
             return migrate(settings)
         except SQLAlchemyError as error:
             log.warning("database unreachable, retrying the migration", extra={"error": type(error).__name__})
-        time.sleep(backoff)
-        backoff = min(backoff * 2, MAX_BACKOFF)
+        time.sleep(backoff.next_delay())
     return None
 
 

@@ -29,13 +29,13 @@ class BrokerLinks:
         """ "ok" per link once connected (opening it if needed), or why it is not."""
         deadline = time.monotonic() + timeout
         checks: dict[str, str] = {}
-        for link in (self.publisher, self.getter):
+        for link in (self.publisher.link, self.getter.link):
             try:
                 link.wait_ready(deadline)
             except BrokerUnavailable as error:
-                checks[f"broker_{link.role}"] = str(error)
+                checks[f"broker_{link.name}"] = str(error)
                 continue
-            checks[f"broker_{link.role}"] = "blocked by a resource alarm" if link.is_blocked else "ok"
+            checks[f"broker_{link.name}"] = "blocked by a resource alarm" if link.is_blocked else "ok"
         return checks
 
 

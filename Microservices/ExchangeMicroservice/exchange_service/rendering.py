@@ -4,14 +4,12 @@ import base64
 import json
 from typing import Any
 
-from exchange_service.messaging import BatchOutcome, content_type, published_at
-from monty_common.broker import BrokerUnavailable, PublishRejected
-from monty_common.broker.getter import Delivery
+from exchange_service.messaging import BatchOutcome, iso_time
+from monty_common.broker import BrokerUnavailable, Delivery, PublishRejected
 from monty_common.broker.problems import broker_problem
+from monty_common.envelope import Envelope
 from monty_common.problems import PROBLEM_TYPE_PREFIX
 from monty_common.strict_json import is_json
-
-_JSON_MEDIA_TYPES = ("application/json",)
 
 
 def publish_result(outcome: BatchOutcome, retry_after: int) -> dict[str, Any]:
@@ -20,7 +18,7 @@ def publish_result(outcome: BatchOutcome, retry_after: int) -> dict[str, Any]:
     error = outcome.error
     if error is None:
         result["status"] = 200
-        result["published_at"] = outcome.message.published_at.isoformat(timespec="milliseconds")
+        result["published_at"] = iso_time(outcome.message.published_at)
         return result
     if not isinstance(error, BrokerUnavailable | PublishRejected):
         error = BrokerUnavailable(str(error))
@@ -34,26 +32,19 @@ def publish_result(outcome: BatchOutcome, retry_after: int) -> dict[str, Any]:
     return result
 
 
-def _text_header(value: object) -> str | None:
-    """A string header value as text, or None."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value if isinstance(value, str) else None
-
-
 def delivery_json(delivery: Delivery) -> str:
     """A taken message as a JSON object; a JSON body is spliced in byte for byte, others in base64."""
-    media_type = content_type(delivery)
+    envelope = Envelope.read(delivery)
     meta: dict[str, Any] = {
-        "message_id": delivery.message_id,
-        "published_at": published_at(delivery),
+        "message_id": envelope.message_id,
+        "published_at": iso_time(envelope.published_at),
         "redelivered": delivery.redelivered,
-        "producer": _text_header(delivery.headers.get("producer")),
-        "producer_name": _text_header(delivery.headers.get("producer_name")),
-        "content_type": media_type,
+        "producer": envelope.producer,
+        "producer_name": envelope.producer_name,
+        "content_type": envelope.content_type,
     }
     head = json.dumps(meta)
-    if media_type.split(";")[0].strip().lower() in _JSON_MEDIA_TYPES:
+    if envelope.is_json:
         try:
             text = delivery.body.decode("utf-8")
         except UnicodeDecodeError:

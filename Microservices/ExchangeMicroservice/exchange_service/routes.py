@@ -11,7 +11,6 @@ from exchange_service.json_body import exact_value, read_json_body, read_json_va
 from exchange_service.message_schema import EXTENSION_KEY as MESSAGE_SCHEMA_KEY
 from exchange_service.message_schema import MessageSchema
 from exchange_service.messaging import (
-    content_type,
     message_headers,
     publish_batch,
     publish_confirmed,
@@ -23,6 +22,7 @@ from exchange_service.waiting import take_waiting
 from monty_common.auth import current_principal, require_roles
 from monty_common.broker import BrokerUnavailable, Delivery, PublishRejected
 from monty_common.broker.problems import broker_problem
+from monty_common.envelope import Envelope
 from monty_common.openapi_app import header_doc as header
 from monty_common.openapi_app import problem_doc as problem
 
@@ -114,7 +114,8 @@ def post_message() -> tuple[dict[str, str], int]:
         f"On an empty queue it answers 200 with the text '{EMPTY_QUEUE_SENTENCE}' and the header "
         f"{QUEUE_EMPTY_HEADER}: true; a message comes with {QUEUE_EMPTY_HEADER}: false. With wait=N "
         "(up to 20 s) an empty queue is watched for N seconds and the first message to arrive is answered "
-        "at once (long polling)."
+        "at once (long polling). Header values another AMQP client set outside printable ASCII are "
+        "percent-encoded UTF-8 (GET /Consume/batch gives them as JSON text)."
     ),
     responses={
         200: {
@@ -150,7 +151,7 @@ def consume(query: ConsumeQuery) -> Response:
             EMPTY_QUEUE_SENTENCE, 200, mimetype="text/plain", headers={QUEUE_EMPTY_HEADER: "true"}
         )
     headers = {QUEUE_EMPTY_HEADER: "false", **message_headers(delivery)}
-    return Response(delivery.body, 200, content_type=content_type(delivery), headers=headers)
+    return Response(delivery.body, 200, content_type=Envelope.read(delivery).content_type, headers=headers)
 
 
 def _take(limit: int, wait: int) -> list[Delivery]:

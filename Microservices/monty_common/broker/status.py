@@ -1,0 +1,55 @@
+"""What request threads know of a link's connection: ready or not, why not, and when it last failed."""
+
+import threading
+import time
+from collections.abc import Callable
+
+from monty_common.broker.errors import BrokerUnavailable
+
+# A request arriving this soon after a failed attempt is answered with that failure at once, so a
+# burst of requests during an outage neither waits nor turns into a burst of connection attempts.
+RECENT_FAILURE = 0.25
+
+
+class LinkStatus:
+    """The outcome of a link's connection attempts, shared by its I/O thread and request threads."""
+
+    def __init__(self) -> None:
+        """Not connected yet."""
+        self._changed = threading.Condition()
+        self.ready = False
+        self.last_error = "not connected yet"
+        self._attempts = 0
+        self._failed_at = -RECENT_FAILURE
+
+    def attempt_finished(self, ready: bool, error: str | None = None, served: bool = False) -> None:
+        """Record an attempt's outcome (or a served connection's loss) and wake the waiting requests."""
+        with self._changed:
+            # Losing a connection that served is not a failed attempt: the next request retries.
+            if not ready and not served:
+                self._failed_at = time.monotonic()
+            self.ready = ready
+            if error is not None:
+                self.last_error = error
+            self._attempts += 1
+            self._changed.notify_all()
+
+    def wait_ready(self, deadline: float, retry_now: Callable[[], None], unreachable: str) -> None:
+        """Return once ready; else ask for an attempt now and wait for its outcome until `deadline`.
+
+        Raises BrokerUnavailable("`unreachable`: <last error>") when the link is not ready in time, or
+        at once when an attempt failed a moment ago.
+        """
+        with self._changed:
+            if self.ready:
+                return
+            if time.monotonic() - self._failed_at >= RECENT_FAILURE:
+                seen = self._attempts
+                retry_now()  # skip the backoff: a request is waiting
+                while not self.ready and self._attempts == seen:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._changed.wait(remaining)
+            if not self.ready:
+                raise BrokerUnavailable(f"{unreachable}: {self.last_error}")

@@ -1,0 +1,75 @@
+"""A request's take of messages off a queue, and how it is answered: acknowledged, or given back."""
+
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from monty_common.broker.timers import Timer
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message taken off the queue."""
+
+    body: bytes
+    content_type: str | None
+    message_id: str | None
+    timestamp: int | None
+    redelivered: bool
+    # Messages left in the queue, as basic.get reports it; None for a delivery through a consumer.
+    remaining: int | None
+    headers: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Take:
+    """One request for up to `limit` messages, willing to wait `wait` seconds for the first."""
+
+    future: "Future[list[Delivery]]"
+    limit: int
+    wait: float
+    taken: list[tuple[int, Delivery]] = field(default_factory=list)
+    # Ends the wait, or a stream that stalls; cancelled when the take is answered.
+    timer: Timer | None = None
+
+    @property
+    def gave_up(self) -> bool:
+        """Whether its request has stopped waiting for the answer."""
+        return self.future.cancelled()
+
+    @property
+    def wanted(self) -> int:
+        """How many more messages it accepts."""
+        return self.limit - len(self.taken)
+
+    def add(self, method: Any, properties: Any, body: bytes, remaining: int | None = None) -> None:
+        """Add a message delivered by basic.get (with the queue's remaining count) or a consumer."""
+        delivery = Delivery(
+            body=body,
+            content_type=properties.content_type,
+            message_id=properties.message_id,
+            timestamp=properties.timestamp,
+            redelivered=bool(method.redelivered),
+            remaining=remaining,
+            headers=dict(properties.headers or {}),
+        )
+        self.taken.append((method.delivery_tag, delivery))
+
+    def stop_timer(self) -> None:
+        """Cancel its timer, if any."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def hand_over(self, channel: Any) -> None:
+        """Answer the request and acknowledge what it took, or requeue it all if the request gave up."""
+        self.stop_timer()
+        if self.future.set_running_or_notify_cancel():
+            # Answer first: should the acks be lost with the connection, the messages come again
+            # (answered twice) rather than being acknowledged and never answered.
+            self.future.set_result([delivery for _tag, delivery in self.taken])
+            for tag, _delivery in self.taken:
+                channel.basic_ack(tag)
+        else:
+            for tag, _delivery in self.taken:
+                channel.basic_nack(tag, requeue=True)

@@ -1,0 +1,134 @@
+"""The message envelope: the AMQP properties MontyExchange stamps on a message, and how any message's
+are read back.
+
+Every service and test reads envelopes here. Messages from other AMQP clients may carry anything,
+so reading is tolerant: a value that cannot be used is None, never an error. Text is text wherever
+it is shown (a JSON answer, an archive row); only HTTP headers need it encoded (the exchange's job).
+"""
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import pika
+from pika.delivery_mode import DeliveryMode
+
+APP_ID = "montyexchange"
+JSON_MEDIA_TYPE = "application/json"
+FALLBACK_MEDIA_TYPE = "application/octet-stream"
+# Header names.
+PUBLISHED_AT = "published_at"
+PRODUCER = "producer"  # the producer's user id (its token's sub)
+PRODUCER_NAME = "producer_name"
+# Longest text value read (ids, names, timestamps); the archive's columns hold as much.
+TEXT_MAX = 255
+
+_TCHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(rf"{_TCHARS}/{_TCHARS}(\s*;[\x20-\x7e]*)?")
+
+
+def stamp(
+    producer: str, producer_name: str, published_at: datetime, message_id: str | None = None
+) -> pika.BasicProperties:
+    """Properties of a persistent JSON message `producer` publishes, under a new message_id by default."""
+    return pika.BasicProperties(
+        content_type=JSON_MEDIA_TYPE,
+        delivery_mode=DeliveryMode.Persistent,
+        message_id=message_id or str(uuid.uuid4()),
+        timestamp=int(published_at.timestamp()),
+        app_id=APP_ID,
+        # Who sent it, for consumers and the archive (user_id would have to match the AMQP login).
+        headers={
+            PUBLISHED_AT: published_at.isoformat(timespec="milliseconds"),
+            PRODUCER: producer,
+            PRODUCER_NAME: producer_name,
+        },
+    )
+
+
+class MessageProperties(Protocol):
+    """What an envelope is read from: pika's BasicProperties, or a message taken by a link."""
+
+    @property
+    def content_type(self) -> str | None:
+        """The body's media type."""
+
+    @property
+    def message_id(self) -> str | None:
+        """The message's id."""
+
+    @property
+    def timestamp(self) -> int | None:
+        """Seconds since the epoch."""
+
+    @property
+    def headers(self) -> Mapping[str, Any] | None:
+        """Application headers."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A message's metadata as MontyExchange understands it; None where a value is missing or unusable."""
+
+    message_id: str | None
+    published_at: datetime | None
+    producer: str | None
+    producer_name: str | None
+    # A well-formed media type, or application/octet-stream.
+    content_type: str
+
+    @classmethod
+    def read(cls, properties: MessageProperties) -> "Envelope":
+        """The envelope of any message, whoever published it."""
+        headers = properties.headers or {}
+        return cls(
+            message_id=text_value(properties.message_id),
+            published_at=_published_at(text_value(headers.get(PUBLISHED_AT)), properties.timestamp),
+            producer=text_value(headers.get(PRODUCER)),
+            producer_name=text_value(headers.get(PRODUCER_NAME)),
+            content_type=_media_type(properties.content_type),
+        )
+
+    @property
+    def is_json(self) -> bool:
+        """Whether the body is declared JSON."""
+        return self.content_type.split(";")[0].strip().lower() == JSON_MEDIA_TYPE
+
+
+def text_value(value: object) -> str | None:
+    """`value` as text: a string, or bytes holding UTF-8, of 1 to TEXT_MAX characters; else None."""
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if isinstance(value, str) and 0 < len(value) <= TEXT_MAX:
+        return value
+    return None
+
+
+def _published_at(stamped: str | None, timestamp: int | None) -> datetime | None:
+    """When the message was published: its published_at header (ISO 8601), else its AMQP timestamp."""
+    if stamped is not None:
+        try:
+            parsed = datetime.fromisoformat(stamped)
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    if timestamp is not None:
+        try:
+            return datetime.fromtimestamp(timestamp, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
+
+
+def _media_type(value: str | None) -> str:
+    """A well-formed media type, or application/octet-stream."""
+    if value and len(value) <= TEXT_MAX and _MEDIA_TYPE.fullmatch(value):
+        return value
+    return FALLBACK_MEDIA_TYPE

@@ -1,0 +1,101 @@
+"""The message envelope (pure logic): what the gateway stamps, and how any message's metadata is read."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from monty_common.envelope import FALLBACK_MEDIA_TYPE, TEXT_MAX, Envelope, stamp, text_value
+
+
+@dataclass
+class Properties:
+    """Message properties as another AMQP client might set them."""
+
+    content_type: str | None = None
+    message_id: str | None = None
+    timestamp: int | None = None
+    headers: dict[str, Any] | None = field(default_factory=dict)
+
+
+def test_what_the_gateway_stamps_reads_back_whole() -> None:
+    """A stamped message's envelope gives back its id, time to the millisecond, producer and type."""
+    moment = datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=UTC)
+    properties = stamp("user-1", "paula", moment)
+    envelope = Envelope.read(properties)
+    assert envelope.message_id == properties.message_id
+    assert envelope.published_at == moment.replace(microsecond=123000)
+    assert (envelope.producer, envelope.producer_name) == ("user-1", "paula")
+    assert envelope.is_json
+    assert properties.delivery_mode == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [
+        ("Zo\u00eb", "Zo\u00eb"),
+        ("Zo\u00eb".encode(), "Zo\u00eb"),
+        (b"\xff\xfe not UTF-8", None),
+        ("", None),
+        ("x" * (TEXT_MAX + 1), None),
+        (42, None),
+        (None, None),
+    ],
+)
+def test_text_values_are_read_the_same_whatever_their_form(value: object, read: str | None) -> None:
+    """Strings and UTF-8 bytes are text; anything else, or too long, is unusable (None)."""
+    assert text_value(value) == read
+
+
+def test_a_foreign_producer_reads_as_text_not_as_replacement_characters() -> None:
+    """Non-ASCII producers are kept as text; bytes that are not UTF-8 are dropped, not mangled."""
+    envelope = Envelope.read(Properties(headers={"producer": b"\xff\xfe", "producer_name": "Zo\u00eb"}))
+    assert envelope.producer is None
+    assert envelope.producer_name == "Zo\u00eb"
+
+
+@pytest.mark.parametrize(
+    ("header", "timestamp", "expected"),
+    [
+        ("2026-11-30T12:00:00.500+00:00", None, datetime(2026, 11, 30, 12, 0, 0, 500000, tzinfo=UTC)),
+        ("2026-11-30T14:00:00+02:00", None, datetime(2026, 11, 30, 12, tzinfo=UTC)),
+        ("2026-11-30T12:00:00", None, datetime(2026, 11, 30, 12, tzinfo=UTC)),
+        ("caf\u00e9 \u20ac", 1_700_000_000, datetime.fromtimestamp(1_700_000_000, UTC)),
+        (None, 1_700_000_000, datetime.fromtimestamp(1_700_000_000, UTC)),
+        ("not a time", 2**62, None),
+        (None, None, None),
+    ],
+)
+def test_published_at_comes_from_the_header_else_the_timestamp(
+    header: str | None, timestamp: int | None, expected: datetime | None
+) -> None:
+    """ISO 8601 header (naive means UTC, offsets converted), else the AMQP timestamp, else unknown."""
+    headers = {} if header is None else {"published_at": header}
+    envelope = Envelope.read(Properties(timestamp=timestamp, headers=headers))
+    assert envelope.published_at == expected
+    if expected is not None:
+        assert envelope.published_at is not None
+        assert envelope.published_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "read"),
+    [
+        ("application/json", "application/json"),
+        ("text/plain; charset=utf-8", "text/plain; charset=utf-8"),
+        ("application/json\r\nX-Injected: 1", FALLBACK_MEDIA_TYPE),
+        ("no media type", FALLBACK_MEDIA_TYPE),
+        (None, FALLBACK_MEDIA_TYPE),
+    ],
+)
+def test_only_a_well_formed_media_type_is_kept(content_type: str | None, read: str) -> None:
+    """A media type that could break an answer's headers is replaced by application/octet-stream."""
+    assert Envelope.read(Properties(content_type=content_type, headers=None)).content_type == read
+
+
+def test_another_time_zone_is_not_taken_for_utc() -> None:
+    """A stamped time in another zone reads as the same instant."""
+    moment = datetime(2026, 1, 1, 9, tzinfo=timezone(timedelta(hours=9)))
+    envelope = Envelope.read(stamp("u", "n", moment))
+    assert envelope.published_at == moment
