@@ -27,7 +27,10 @@ PRODUCER_NAME = "producer_name"
 TEXT_MAX = 255
 
 _TCHARS = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-_MEDIA_TYPE = re.compile(rf"{_TCHARS}/{_TCHARS}(\s*;[\x20-\x7e]*)?")
+# type/subtype, then parameters of visible ASCII, spaces and tabs only: never a line break.
+_MEDIA_TYPE = re.compile(rf"{_TCHARS}/{_TCHARS}([ \t]*;[\x20-\x7e\t]*)?")
+# Control characters have no place in ids, names or times (and PostgreSQL cannot store NUL).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def stamp(
@@ -82,8 +85,8 @@ class Envelope:
 
     @classmethod
     def read(cls, properties: MessageProperties) -> "Envelope":
-        """The envelope of any message, whoever published it."""
-        headers = properties.headers or {}
+        """The envelope of any message, whoever published it; never raises."""
+        headers = properties.headers if isinstance(properties.headers, Mapping) else {}
         return cls(
             message_id=text_value(properties.message_id),
             published_at=_published_at(text_value(headers.get(PUBLISHED_AT)), properties.timestamp),
@@ -99,27 +102,27 @@ class Envelope:
 
 
 def text_value(value: object) -> str | None:
-    """`value` as text: a string, or bytes holding UTF-8, of 1 to TEXT_MAX characters; else None."""
+    """`value` as text: a string, or bytes holding UTF-8, of 1 to TEXT_MAX characters and no control
+    characters; else None."""
     if isinstance(value, bytes):
         try:
             value = value.decode("utf-8")
         except UnicodeDecodeError:
             return None
-    if isinstance(value, str) and 0 < len(value) <= TEXT_MAX:
+    if isinstance(value, str) and 0 < len(value) <= TEXT_MAX and not _CONTROL.search(value):
         return value
     return None
 
 
-def _published_at(stamped: str | None, timestamp: int | None) -> datetime | None:
+def _published_at(stamped: str | None, timestamp: object) -> datetime | None:
     """When the message was published: its published_at header (ISO 8601), else its AMQP timestamp."""
     if stamped is not None:
         try:
             parsed = datetime.fromisoformat(stamped)
-        except ValueError:
-            parsed = None
-        if parsed is not None:
             return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    if timestamp is not None:
+        except (ValueError, OverflowError):  # not a time, or one that leaves the calendar in UTC
+            pass
+    if isinstance(timestamp, int):
         try:
             return datetime.fromtimestamp(timestamp, UTC)
         except (OverflowError, OSError, ValueError):
@@ -127,8 +130,8 @@ def _published_at(stamped: str | None, timestamp: int | None) -> datetime | None
     return None
 
 
-def _media_type(value: str | None) -> str:
+def _media_type(value: object) -> str:
     """A well-formed media type, or application/octet-stream."""
-    if value and len(value) <= TEXT_MAX and _MEDIA_TYPE.fullmatch(value):
+    if isinstance(value, str) and len(value) <= TEXT_MAX and _MEDIA_TYPE.fullmatch(value):
         return value
     return FALLBACK_MEDIA_TYPE

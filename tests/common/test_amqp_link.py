@@ -1,5 +1,6 @@
 """The shared broker links, used directly (no HTTP), against the real broker."""
 
+import contextlib
 import logging
 import os
 import sys
@@ -183,3 +184,60 @@ def test_a_forked_child_opens_a_link_of_its_own(publisher: ConfirmedPublisher) -
     assert os.waitstatus_to_exitcode(status) == 0
     publisher.publish(b"parent again", _properties("parent-again"))
     assert len(_io_threads(publisher.link)) == 1
+
+
+def test_a_batch_take_on_a_filling_queue_takes_what_the_queue_held(
+    settings: BrokerSettings, publisher: ConfirmedPublisher, topology: Topology
+) -> None:
+    """A large take streams only what basic.get said the queue holds: messages that keep arriving
+    do not hold it (and every take behind it) until it has its maximum."""
+    for number in range(6):
+        publisher.publish(b"%d" % number, _properties(f"m{number}"))
+    getter = MessageGetter(settings, topology, "test")
+    stop = threading.Event()
+
+    def keep_publishing() -> None:
+        number = 100
+        while not stop.is_set():
+            publisher.publish(b"%d" % number, _properties(f"m{number}"))
+            number += 1
+            stop.wait(0.02)
+
+    trickle = threading.Thread(target=keep_publishing)
+    trickle.start()
+    try:
+        taken = getter.take(100)
+    finally:
+        stop.set()
+        trickle.join()
+        getter.close()
+    bodies = [delivery.body for delivery in taken]
+    assert bodies[:6] == [b"%d" % number for number in range(6)]
+    # What the queue held when the take began (a message or two may have arrived just before it);
+    # a take streaming until it had its maximum would bring 100, one every 20 ms.
+    assert len(bodies) < 20
+
+
+def test_close_answers_a_request_waiting_for_the_first_connection(
+    settings: BrokerSettings, topology: Topology
+) -> None:
+    """A request waiting for a link's first connection when the link is closed is answered at once,
+    not when its deadline passes (whatever point of opening the connection close() comes at)."""
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to meet every interleaving
+    try:
+        for trial in range(60):
+            publisher = ConfirmedPublisher(settings, topology, f"close-{trial}")
+            request = threading.Thread(target=_wait_ready_quietly, args=(publisher.link,))
+            request.start()
+            publisher.close()
+            request.join(20)
+            assert not request.is_alive(), f"trial {trial}: the request still waits after close()"
+    finally:
+        sys.setswitchinterval(switch_interval)
+
+
+def _wait_ready_quietly(link: AmqpLink) -> None:
+    """Wait up to a minute for the link (BrokerUnavailable is the expected answer after close)."""
+    with contextlib.suppress(BrokerUnavailable):
+        link.wait_ready(time.monotonic() + 60)

@@ -5,6 +5,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monty_common.envelope import FALLBACK_MEDIA_TYPE, TEXT_MAX, Envelope, stamp, text_value
 
@@ -99,3 +101,46 @@ def test_another_time_zone_is_not_taken_for_utc() -> None:
     moment = datetime(2026, 1, 1, 9, tzinfo=timezone(timedelta(hours=9)))
     envelope = Envelope.read(stamp("u", "n", moment))
     assert envelope.published_at == moment
+
+
+_ANY_VALUE = st.one_of(
+    st.none(),
+    st.text(max_size=300),
+    st.binary(max_size=300),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.lists(st.text(max_size=5), max_size=3),
+)
+_TIME_TEXT = st.one_of(
+    st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat()),
+    st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-13-01T00:00:00"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    content_type=_ANY_VALUE,
+    message_id=_ANY_VALUE,
+    timestamp=_ANY_VALUE,
+    headers=st.one_of(
+        _ANY_VALUE,
+        st.dictionaries(
+            st.sampled_from(["published_at", "producer", "producer_name", "other"]),
+            st.one_of(_ANY_VALUE, _TIME_TEXT),
+        ),
+    ),
+)
+def test_any_properties_read_without_error_into_safe_values(
+    content_type: Any, message_id: Any, timestamp: Any, headers: Any
+) -> None:
+    """Whatever another AMQP client sets, reading its envelope never raises, text values hold no
+    control characters, the media type no line break, and a time is a UTC instant."""
+    envelope = Envelope.read(Properties(content_type, message_id, timestamp, headers))
+    for text in (envelope.message_id, envelope.producer, envelope.producer_name):
+        assert text is None or 0 < len(text) <= TEXT_MAX
+        assert text is None or not any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F for char in text)
+    assert "\r" not in envelope.content_type
+    assert "\n" not in envelope.content_type
+    assert envelope.content_type.isascii()
+    assert envelope.published_at is None or envelope.published_at.utcoffset() == timedelta(0)

@@ -93,7 +93,7 @@ def test_message_with_unusable_metadata_is_still_delivered(
     client: FlaskClient, amqp_url: str, names: Names
 ) -> None:
     """Properties another client set are never copied into headers raw: a malformed media type becomes
-    application/octet-stream, an unusable time is left out, odd text is percent-encoded."""
+    application/octet-stream, an id with control characters and an unusable time are left out."""
     client.get("/Consume")
     with admin_channel(amqp_url) as channel:
         channel.confirm_delivery()
@@ -113,7 +113,7 @@ def test_message_with_unusable_metadata_is_still_delivered(
     assert response.data == b'{"odd": "metadata"}'
     assert response.mimetype == "application/octet-stream"
     assert "X-Injected" not in response.headers
-    assert response.headers["Monty-Message-Id"] == "id%0Awith%20newline"
+    assert "Monty-Message-Id" not in response.headers  # control characters make no usable id
     assert "Monty-Published-At" not in response.headers
     assert queue_depth(amqp_url, names.queue) == 0
 

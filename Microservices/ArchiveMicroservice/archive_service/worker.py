@@ -138,6 +138,13 @@ class ArchiveWorker:
             )
             channel.basic_reject(method.delivery_tag, requeue=False)
             return
+        except Exception:
+            # A message no rule foresaw: redelivering it would fail again and stall the archive.
+            log.exception(
+                "unreadable message dead-lettered", extra={"queue": self.topology.dead_letter_queue}
+            )
+            channel.basic_reject(method.delivery_tag, requeue=False)
+            return
         self._batch.add(record, method.delivery_tag)
 
     def _batch_due(self) -> bool:

@@ -2,9 +2,22 @@
 
 from collections import OrderedDict
 from concurrent.futures import Future
+from dataclasses import dataclass
 
 from monty_common.broker.errors import OutcomeUnknown, PublishRejected
 from monty_common.broker.jobs import fail, settle
+
+
+@dataclass(slots=True)
+class _Sent:
+    """A message awaiting its confirm."""
+
+    future: "Future[None]"
+    message_id: str | None
+    body: bytes
+    returned: bool = False
+    # A return matched this message and an identical one in flight: which of them came back is unknown.
+    maybe_returned: bool = False
 
 
 class ConfirmTracker:
@@ -12,59 +25,84 @@ class ConfirmTracker:
 
     The channel numbers its messages 1, 2, 3...; an ack or nack names one delivery tag, or with
     `multiple` every tag up to it. Entries are kept in tag order, so settling costs only what the
-    confirm covers. RabbitMQ returns an unroutable mandatory message (basic.return) right before
-    the confirm that carries that message's own tag, so a return marks the tag of the next confirm.
+    confirm covers.
+
+    An unroutable mandatory message comes back (basic.return) before any confirm of its own tag
+    or a later one, and returns come in publishing order; but confirms of earlier tags may come
+    after it. So a return names the first message, above both the last returned tag and the
+    highest confirmed one, whose message_id and body are the returned message's. Should identical
+    messages both fit, nobody can tell which came back: each is reported as an unknown outcome.
     """
 
     def __init__(self) -> None:
         """A new channel: nothing sent yet."""
         self._last_tag = 0
-        self._unconfirmed: OrderedDict[int, tuple[Future[None], str | None]] = OrderedDict()
-        self._return_pending = False
+        self._unconfirmed: OrderedDict[int, _Sent] = OrderedDict()
+        self._confirmed_up_to = 0  # the highest tag any confirm named
+        self._returned_up_to = 0  # the tag the last return was matched to
 
     def __len__(self) -> int:
         """Messages awaiting their confirm."""
         return len(self._unconfirmed)
 
-    def sent(self, future: "Future[None]", message_id: str | None) -> int:
+    def sent(self, future: "Future[None]", message_id: str | None, body: bytes) -> int:
         """Remember a message just published; return its delivery tag."""
         self._last_tag += 1
-        self._unconfirmed[self._last_tag] = (future, message_id)
+        self._unconfirmed[self._last_tag] = _Sent(future, message_id, body)
         return self._last_tag
 
-    def returned(self) -> None:
-        """The broker returned a message as unroutable: the next confirm is for that message."""
-        self._return_pending = True
+    def returned(self, message_id: str | None, body: bytes) -> None:
+        """The broker returned a message as unroutable: mark the one it was."""
+        floor = max(self._confirmed_up_to, self._returned_up_to)
+        matches: list[tuple[int, _Sent]] = []
+        for tag in reversed(self._unconfirmed):  # newest first, down to the floor: what may match
+            if tag <= floor:
+                break
+            entry = self._unconfirmed[tag]
+            if entry.message_id == message_id and entry.body == body and not entry.returned:
+                matches.append((tag, entry))
+        if not matches:
+            return  # not one of ours (cannot happen on a channel of our own)
+        first_tag, first = matches[-1]
+        self._returned_up_to = first_tag
+        if len(matches) == 1:
+            first.returned = True
+        else:
+            for _tag, entry in matches:
+                entry.maybe_returned = True
 
     def confirmed(self, tag: int, multiple: bool, acked: bool) -> None:
         """Settle what a confirm covers: nacked and returned messages fail, the others succeed."""
-        returned_tag = tag if self._return_pending else None
-        self._return_pending = False
+        self._confirmed_up_to = max(self._confirmed_up_to, tag)
         if not multiple:
             entry = self._unconfirmed.pop(tag, None)
             if entry is not None:
-                self._settle(entry[0], acked, tag == returned_tag)
+                _settle(entry, acked)
             return
         while self._unconfirmed:
             first = next(iter(self._unconfirmed))
             if first > tag:
                 break
-            future, _message_id = self._unconfirmed.pop(first)
-            self._settle(future, acked, first == returned_tag)
-
-    @staticmethod
-    def _settle(future: "Future[None]", acked: bool, returned: bool) -> None:
-        """Settle one message's future."""
-        if not acked:
-            fail(future, PublishRejected("nacked"))
-        elif returned:
-            fail(future, PublishRejected("unroutable"))
-        else:
-            settle(future, None)
+            _settle(self._unconfirmed.pop(first), acked)
 
     def lost(self, reason: str) -> None:
         """The channel is gone before these confirms came: each message may or may not be stored."""
-        for future, message_id in self._unconfirmed.values():
-            fail(future, OutcomeUnknown(f"{reason} before the broker confirmed the message", message_id))
+        for entry in self._unconfirmed.values():
+            fail(
+                entry.future,
+                OutcomeUnknown(f"{reason} before the broker confirmed the message", entry.message_id),
+            )
         self._unconfirmed.clear()
-        self._return_pending = False
+
+
+def _settle(entry: _Sent, acked: bool) -> None:
+    """Settle one message's future."""
+    if not acked:
+        fail(entry.future, PublishRejected("nacked"))
+    elif entry.returned:
+        fail(entry.future, PublishRejected("unroutable"))
+    elif entry.maybe_returned:
+        reason = "an identical message in flight was returned unroutable; this one may be it"
+        fail(entry.future, OutcomeUnknown(reason, entry.message_id))
+    else:
+        settle(entry.future, None)

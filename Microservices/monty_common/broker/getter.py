@@ -113,7 +113,9 @@ class MessageGetter:
         if wanted <= 0 or take.gave_up:
             self._finish(channel, take)
         elif wanted >= STREAM_FROM:
-            self._stream = TakeStream(channel, self.queue, take, lambda: self._on_stream_end(channel, take))
+            self._stream = TakeStream(
+                channel, self.queue, take, wanted, lambda: self._on_stream_end(channel, take)
+            )
         else:
             channel.basic_get(self.queue, self._on_get_ok, auto_ack=False)
 

@@ -96,6 +96,8 @@ class AmqpLink:
         with self._lock:
             self._closed = True
             thread, session = self._thread, self._session
+        # Requests waiting for a connection that will now never come are answered at once.
+        self._status.attempt_finished(ready=False, error="the broker link is closed (the server is stopping)")
         if session is not None:
             try:
                 session.close_threadsafe()

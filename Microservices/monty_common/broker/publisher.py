@@ -91,7 +91,9 @@ class ConfirmedPublisher:
         """Put a new channel in confirm mode and watch for returned (unroutable) messages."""
         self._confirms = ConfirmTracker()
         self._held = None
-        channel.add_on_return_callback(lambda _ch, _method, _props, _body: self._on_return(channel))
+        channel.add_on_return_callback(
+            lambda _ch, _method, properties, body: self._on_return(channel, properties.message_id, body)
+        )
         channel.confirm_delivery(self._on_confirm, callback=lambda _frame: done())
 
     def _send(self, channel: Any, message: Message, future: "Future[None]") -> None:
@@ -105,15 +107,15 @@ class ConfirmedPublisher:
             channel.basic_publish(
                 self.topology.exchange, self.topology.routing_key, body, properties, mandatory=True
             )
-            self._confirms.sent(future, properties.message_id)
+            self._confirms.sent(future, properties.message_id, body)
 
-    def _on_return(self, channel: Any) -> None:
+    def _on_return(self, channel: Any, message_id: str | None, body: bytes) -> None:
         """An unroutable message came back: its queue or binding was removed behind our back.
 
         Declare the topology again, holding new publishes meanwhile, so the messages after this
         one are routed.
         """
-        self._confirms.returned()
+        self._confirms.returned(message_id, body)
         if self._held is None:
             self._held = []
             self.topology.declare(channel, lambda: self._on_redeclared(channel))

@@ -11,18 +11,20 @@ STREAM_QUIET = 0.05
 
 
 class TakeStream:
-    """Up to `wanted` more messages for one take; `on_end` runs once no more can arrive.
+    """Up to `wanted` more messages for one take (no more than the queue said it holds, so a queue
+    that keeps filling cannot hold the take, and the takes behind it, longer than that); `on_end`
+    runs once no more can arrive.
 
     The broker sends nothing past the prefetch until acks come, and none come before the stream
     is cancelled: the take never receives more than it wants.
     """
 
-    def __init__(self, channel: Any, queue: str, take: Take, on_end: Callable[[], None]) -> None:
+    def __init__(self, channel: Any, queue: str, take: Take, wanted: int, on_end: Callable[[], None]) -> None:
         """Start consuming on `channel` (I/O thread)."""
         self._channel = channel
         self._take = take
         self._on_end = on_end
-        self._left = take.wanted
+        self._left = wanted
         channel.basic_qos(prefetch_count=self._left)
         self.tag: str | None = channel.basic_consume(queue, self._on_message)
         self._expect_more()
@@ -39,7 +41,7 @@ class TakeStream:
             return
         self._take.add(method, properties, body)
         self._left -= 1
-        if self._left == 0:
+        if self._left == 0 or self._take.gave_up:
             self.end()
         else:
             self._expect_more()

@@ -69,10 +69,13 @@ class Waiters:
             self._consumer_tag = None  # the broker cancelled it already
             return
         self._cancelling = True
-        channel.basic_cancel(self._consumer_tag, callback=lambda _frame: self._on_cancelled(channel))
+        tag = self._consumer_tag
+        channel.basic_cancel(tag, callback=lambda _frame: self._on_cancelled(channel, tag))
 
-    def _on_cancelled(self, channel: Any) -> None:
-        """The consumer is gone; start another if takes began waiting meanwhile."""
+    def _on_cancelled(self, channel: Any, tag: str) -> None:
+        """Consumer `tag` is gone; if it was the current one, start another for whoever waits now."""
+        if tag != self._consumer_tag:
+            return  # a late answer about a consumer already replaced (the broker cancelled it first)
         self._consumer_tag = None
         self._cancelling = False
         if self._takes:
@@ -80,8 +83,7 @@ class Waiters:
 
     def cancelled_by_broker(self, channel: Any, tag: str) -> None:
         """The broker cancelled a consumer (its queue was deleted): if ours, consume anew for the waiters."""
-        if tag == self._consumer_tag:
-            self._on_cancelled(channel)
+        self._on_cancelled(channel, tag)
 
     def lost(self, error: BrokerUnavailable) -> None:
         """The channel is gone: every waiting take fails (unacked deliveries return to the queue)."""
