@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from support.live_server import REPO_ROOT
+from support.paths import REPO_ROOT
 
 BIN = Path(sys.executable).parent
 DOCKERFILES = sorted(REPO_ROOT.glob("Deployment/**/Dockerfile"))
