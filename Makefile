@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: run test lint typecheck pytest bench install install-dev clean
+.PHONY: run test test-machine lint typecheck pytest bench install install-dev clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,12 @@ install-dev: $(DEV_STAMP)
 run: install
 	$(PY) scripts/run_stack.py
 
-## Lint, format check, type check, then the whole test suite.
-test: lint typecheck pytest
+## Prepare the machine, then lint, format check, type check and the whole test suite.
+test: test-machine lint typecheck pytest
+
+## Start RabbitMQ, PostgreSQL and Redis if they are not running; install Chromium and wrk if missing.
+test-machine:
+	scripts/prepare_test_machine.sh
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
@@ -39,7 +43,7 @@ typecheck: install-dev
 	$(VENV)/bin/mypy scripts
 	$(VENV)/bin/mypy bench
 
-pytest: install-dev
+pytest: install-dev test-machine
 	$(VENV)/bin/pytest
 
 ## Measure the gateway side by side with RabbitMQ's management API, the seed's

@@ -2,10 +2,11 @@
 
 import base64
 import subprocess
-import time
 from dataclasses import dataclass
 
 import requests
+
+from support.polling import wait_until
 
 
 def _plugins(*arguments: str) -> str:
@@ -51,12 +52,8 @@ class ManagementApi:
         enabled = "rabbitmq_management" in _explicitly_enabled_plugins()
         if not enabled:
             _plugins("enable", "rabbitmq_management")
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if self.answers():
-                return not enabled
-            time.sleep(1)
-        raise RuntimeError(f"the management API does not answer at {self.url} (plugin enabled: yes)")
+        wait_until(self.answers, wait, f"the management API at {self.url} to answer (plugin enabled)", 1)
+        return not enabled
 
     @staticmethod
     def disable() -> None:

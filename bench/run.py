@@ -32,7 +32,6 @@ from urllib.parse import unquote, urlsplit
 from bench_queue import BenchQueue
 from broker_node import broker_pid, broker_version
 from chart import draw_chart
-from keys import BenchKeys
 from management import ManagementApi
 from measure import Meter
 from monty_common.broker.connection import redact_url
@@ -40,7 +39,10 @@ from phases import Phases
 from report import LEGEND, compute_ratios, publish_p99, ratio_lines, table
 from results import machine_info, write_results
 from scenarios import BY_NAME, SCENARIOS, Targets
-from servers import GRANIAN_FACTORIES, ROOT, RunningServer, ServerConfig, start_server
+from servers import GRANIAN_FACTORIES, ServerConfig, start_server
+from support.paths import REPO_ROOT
+from support.processes import ServiceProcess
+from support.tokens import TestKeys
 
 
 def parse_options(argv: list[str]) -> argparse.Namespace:
@@ -62,8 +64,8 @@ def parse_options(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--management-url", default="http://127.0.0.1:15672")
     parser.add_argument("--confirm-window", type=int, default=512, help="unconfirmed messages in flight")
-    parser.add_argument("--results-dir", type=Path, default=ROOT / "bench-results")
-    parser.add_argument("--chart", type=Path, default=ROOT / "docs/bench/latest.png")
+    parser.add_argument("--results-dir", type=Path, default=REPO_ROOT / "bench-results")
+    parser.add_argument("--chart", type=Path, default=REPO_ROOT / "docs/bench/latest.png")
     options = parser.parse_args(argv)
     try:
         options.levels = sorted({int(level) for level in options.connections.split(",")})
@@ -92,7 +94,7 @@ def _management_api(options: argparse.Namespace) -> ManagementApi:
 def set_up(options: argparse.Namespace, cleanup: ExitStack) -> Phases:
     """Start what the selected scenarios need; `cleanup` undoes each step in reverse order."""
     scenarios = [BY_NAME[name] for name in options.selected]
-    keys = BenchKeys()
+    keys = TestKeys()
     cleanup.callback(keys.close)
     folder = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="monty-bench-")))
     queue = BenchQueue.unique(options.amqp_url)
@@ -106,14 +108,14 @@ def set_up(options: argparse.Namespace, cleanup: ExitStack) -> Phases:
         options.amqp_url, queue.exchange, queue.queue, queue.routing_key, keys.jwks_url,
         options.workers, options.threads, folder, folder,
     )  # fmt: skip
-    servers: dict[str, RunningServer] = {}
+    servers: dict[str, ServiceProcess] = {}
     for name in dict.fromkeys(s.server for s in scenarios if s.server not in ("management", "pika")):
         servers[name] = start_server(name, config)
         cleanup.callback(servers[name].stop)
     urls = {name: server.url for name, server in servers.items()} | {"management": management.url}
-    targets = Targets(
-        urls, keys.token(), management.authorization, queue.exchange, queue.queue, queue.routing_key
-    )
+    # An admin passes both the producer and the consumer checks; the token outlives any run.
+    token = keys.token("bench", ["admin"], ttl=3600)
+    targets = Targets(urls, token, management.authorization, queue.exchange, queue.queue, queue.routing_key)
     broker = broker_pid(options.amqp_url)
     if broker is None:
         print("no beam.smp of this machine serves the AMQP port: no broker CPU figures", file=sys.stderr)
@@ -144,7 +146,7 @@ def describe_run(options: argparse.Namespace, phases: Phases, started: str) -> d
     return {
         "started_at": started,
         "finished_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "machine": machine_info(broker_version(options.amqp_url), ROOT)
+        "machine": machine_info(broker_version(options.amqp_url), REPO_ROOT)
         | {"broker_pid": phases.meter.broker_pid},
         "settings": {
             "duration_s": options.duration,

@@ -8,22 +8,18 @@ one service stops, the others are stopped too and the stack exits with its statu
 
 import os
 import signal
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
+from types import FrameType
 
-import pika
 from pika.exceptions import AMQPError
 
 from archive_service.settings import ArchiveSettings
-from monty_common.broker.connection import connection_parameters, redact_url
+from monty_common.broker.connection import redact_url
 from monty_common.serving import broker_unreachable, load_settings
 from monty_common.settings import BrokerSettings
+from support.broker_admin import queue_exists
+from support.processes import ServiceDidNotStart, ServiceProcess, first_to_stop, python_command, stop_all
 
-ROOT = Path(__file__).resolve().parents[1]
 # Started in this order: the auth service asks the user service, the exchange trusts the auth service.
 SERVICES: list[tuple[str, str, int | None]] = [
     ("users", "Microservices/UserMicroservice/app.py", 9048),
@@ -39,40 +35,14 @@ def archive_queue_declared() -> bool:
     """Whether the archive worker has declared its queue (so the exchange's messages reach it)."""
     settings = ArchiveSettings()
     try:
-        connection = pika.BlockingConnection(connection_parameters(settings, "monty stack probe"))
+        return queue_exists(settings.amqp_url, settings.archive_queue)
     except AMQPError:
         return False
-    try:
-        connection.channel().queue_declare(settings.archive_queue, passive=True)
-        return True
-    except AMQPError:
-        return False
-    finally:
-        if connection.is_open:
-            connection.close()
 
 
-def healthy(port: int | None) -> bool:
-    """Whether the service on `port` answers /healthz (without a port: the archive worker is up)."""
-    if port is None:
-        return archive_queue_declared()
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
-            return bool(answer.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def stop(processes: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM every service still running, newest first, and wait for them."""
-    for process in reversed(processes):
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in reversed(processes):
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM stops the stack as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def main() -> int:
@@ -88,32 +58,33 @@ def main() -> int:
         )
         return 1
     # Every service keeps its own default address in the stack.
-    env = {k: v for k, v in os.environ.items() if k not in ("MONTY_PORT", "MONTY_HOST")}
-    processes: list[subprocess.Popen[bytes]] = []
-    signal.signal(signal.SIGTERM, lambda *_: stop(processes))
+    shared = {
+        key: value
+        for key, value in os.environ.items()
+        if key.startswith("MONTY_") and key not in ("MONTY_PORT", "MONTY_HOST")
+    }
+    processes: list[ServiceProcess] = []
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         for name, script, port in SERVICES:
-            process = subprocess.Popen([sys.executable, str(ROOT / script)], cwd=ROOT, env=env)
+            process = ServiceProcess(name, python_command(script), shared, port=port)
             processes.append(process)
-            deadline = time.monotonic() + 60
-            while not healthy(port):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    print(f"montyexchange: the {name} service did not start", file=sys.stderr)
-                    stop(processes)
-                    return process.returncode or 1
-                time.sleep(0.2)
+            try:
+                process.wait_healthy(None if port else archive_queue_declared, timeout=60)
+            except ServiceDidNotStart:
+                print(f"montyexchange: the {name} service did not start", file=sys.stderr)
+                stop_all(processes)
+                return process.exit_code or 1
         print(
             "montyexchange: exchange on http://127.0.0.1:9047, users :9048, auth :9049, archive :9050 "
             "(Ctrl-C stops)",
             flush=True,
         )
-        while all(process.poll() is None for process in processes):
-            time.sleep(0.5)
-        stopped = next(process for process in processes if process.poll() is not None)
-        stop(processes)
-        return stopped.returncode or 0
+        stopped = first_to_stop(processes)
+        stop_all(processes)
+        return stopped.exit_code or 0
     except KeyboardInterrupt:
-        stop(processes)
+        stop_all(processes)
         return 0
 
 

@@ -1,12 +1,14 @@
-"""Fixtures shared by every service's tests: the real broker, unique names, a node of our own."""
+"""Fixtures shared by every service's tests: the real broker, unique names, a node of our own, apps."""
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from flask.testing import FlaskClient
+from flask_openapi3.openapi import OpenAPI
 
 from support.broker_admin import delete_topology
 from support.names import Names, unique_names
@@ -53,9 +55,9 @@ def node_names(rabbit_node: RabbitNode) -> Iterator[Names]:
 
 
 @pytest.fixture(scope="session")
-def test_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestKeys]:
+def test_keys() -> Iterator[TestKeys]:
     """A signing key of the tests' own, its JWKS served on loopback."""
-    keys = TestKeys(tmp_path_factory.mktemp("keys"))
+    keys = TestKeys()
     yield keys
     keys.close()
 
@@ -83,3 +85,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'test.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def app(make_app: Callable[[], OpenAPI]) -> OpenAPI:
+    """An app of the service under test, as its folder's `make_app` builds it by default."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app: OpenAPI) -> FlaskClient:
+    """A test client of `app`."""
+    return app.test_client()

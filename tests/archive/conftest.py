@@ -4,21 +4,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from archive_harness import (
-    ArchiveNames,
-    DirectPublisher,
-    WorkerProcess,
-    WorkerStarter,
-    queue_exists,
-    wait_until,
-)
 from flask_openapi3.openapi import OpenAPI
 
 from archive_service import create_app
 from archive_service.settings import ArchiveSettings
 from support.apps import AppBuilder
+from support.archive import ArchiveNames, DirectPublisher, WorkerStarter, start_archive_worker
 from support.broker_admin import delete_topology
 from support.names import Names
+from support.processes import ServiceProcess
 from support.tokens import TestKeys
 
 
@@ -33,9 +27,9 @@ def archive_names(amqp_url: str, names: Names) -> Iterator[ArchiveNames]:
 @pytest.fixture
 def start_worker(amqp_url: str, archive_names: ArchiveNames, tmp_path: Path) -> Iterator[WorkerStarter]:
     """Start archive workers on the test's names; each waits until its queue exists. All are killed after."""
-    started: list[WorkerProcess] = []
+    started: list[ServiceProcess] = []
 
-    def start(database_url: str, **settings: str) -> WorkerProcess:
+    def start(database_url: str, **settings: str) -> ServiceProcess:
         env = {
             "MONTY_AMQP_URL": amqp_url,
             "MONTY_DATA_DIR": str(tmp_path / "data"),
@@ -43,20 +37,13 @@ def start_worker(amqp_url: str, archive_names: ArchiveNames, tmp_path: Path) -> 
             **archive_names.env(),
             **settings,
         }
-        worker = WorkerProcess(env, tmp_path / f"worker-{len(started)}.log")
-        started.append(worker)
-        wait_until(
-            lambda: queue_exists(amqp_url, archive_names.queue) or worker.process.poll() is not None,
-            20,
-            "the worker to declare its queue",
-        )
-        assert worker.process.poll() is None, worker.output()
-        return worker
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        started.append(start_archive_worker(env, amqp_url, archive_names.queue, log_path))
+        return started[-1]
 
     yield start
     for worker in started:
-        if worker.process.poll() is None:
-            worker.kill()
+        worker.kill()
 
 
 @pytest.fixture

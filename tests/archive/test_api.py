@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import requests
-from archive_harness import ArchiveNames, DirectPublisher
 from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
 
@@ -16,8 +15,10 @@ from archive_service.extensions import database
 from archive_service.records import ArchiveRecord
 from archive_service.store import store_records
 from archive_service.topology import ArchiveTopology
+from support.archive import ArchiveNames, DirectPublisher
 from support.broker_admin import admin_channel
-from support.live_server import LiveServer
+from support.problems import assert_problem
+from support.processes import start_service
 from support.tokens import TestKeys
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -140,9 +141,7 @@ def test_unknown_message_is_a_404_problem(seeded: tuple[OpenAPI, list[str]], tes
     """An id never archived is answered 404 problem+json."""
     app, _ids = seeded
     answer = app.test_client().get("/Messages/never-seen", headers=test_keys.bearer("reader", ["consumer"]))
-    assert answer.status_code == 404
-    assert answer.mimetype == "application/problem+json"
-    assert answer.get_json()["type"] == "urn:monty:problem:message-not-found"
+    assert_problem(answer, 404, "message-not-found")
 
 
 @pytest.mark.parametrize(
@@ -165,8 +164,7 @@ def test_bad_parameters_are_400_naming_them(
 ) -> None:
     """An out-of-range limit, unknown order, unreadable time or foreign cursor is a 400 naming it."""
     answer = make_app().test_client().get(f"/Messages?{query}", headers=test_keys.bearer("r", ["consumer"]))
-    assert answer.status_code == 400
-    problem = answer.get_json()
+    problem = assert_problem(answer, 400)
     assert [item["name"] for item in problem["invalid_params"]] == [name]
     assert name in problem["detail"]
 
@@ -228,7 +226,7 @@ def test_readyz_shows_the_archive_lag(
         "MONTY_WORKERS": "2",
         **archive_names.env(),
     }
-    server = LiveServer("Microservices/ArchiveMicroservice/app.py", env)
+    server = start_service("Microservices/ArchiveMicroservice/app.py", env, tmp_path / "archive.log")
     try:
         server.wait_healthy()
         before = requests.get(server.url + "/readyz", timeout=10)
@@ -252,8 +250,8 @@ def test_readyz_shows_the_archive_lag(
         )
         assert listing.json() == {"items": [], "next_cursor": None}
     finally:
-        output = server.stop()
-    assert "Traceback" not in output
+        server.stop()
+    assert "Traceback" not in server.output()
 
 
 def _declare_archive_queue(amqp_url: str, archive_names: ArchiveNames) -> None:

@@ -3,18 +3,17 @@
 from pathlib import Path
 
 import pytest
-from archive_harness import (
+
+from support.archive import (
     ArchiveNames,
     DirectPublisher,
-    WorkerProcess,
     archived_bodies,
     archived_rows,
-    queue_exists,
-    wait_until,
+    start_archive_worker,
 )
-
 from support.broker_admin import delete_topology
 from support.names import Names
+from support.polling import wait_until
 from support.rabbit_node import RabbitNode
 
 
@@ -40,9 +39,8 @@ def test_the_worker_reconnects_after_the_broker_restarts(
         "MONTY_ARCHIVE_DATABASE_URL": database_url,
         **archive.env(),
     }
-    worker = WorkerProcess(env, tmp_path / "worker.log")
+    worker = start_archive_worker(env, rabbit_node.amqp_url, archive.queue, tmp_path / "worker.log")
     try:
-        wait_until(lambda: queue_exists(rabbit_node.amqp_url, archive.queue), 20, "the archive queue")
         sent = _publish(rabbit_node.amqp_url, archive, 20, "before")
         wait_until(lambda: len(archived_rows(database_url)) == 20, 20, "the first messages")
         rabbit_node.stop()
@@ -50,7 +48,7 @@ def test_the_worker_reconnects_after_the_broker_restarts(
         sent.update(_publish(rabbit_node.amqp_url, archive, 20, "after"))
         wait_until(lambda: len(archived_rows(database_url)) == 40, 30, "the messages after the restart")
         assert {key: value.encode() for key, value in archived_bodies(database_url).items()} == sent
-        assert worker.process.poll() is None
+        assert worker.running
     finally:
         code = worker.stop()
         delete_topology(

@@ -1,28 +1,19 @@
 """The archive worker against the real broker and databases: every message stored once, byte for byte."""
 
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pika
 import psycopg
-from archive_harness import (
-    ArchiveNames,
-    DirectPublisher,
-    WorkerStarter,
-    archived_bodies,
-    archived_rows,
-    wait_until,
-)
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from exchange_service import create_app as create_exchange_app
-from exchange_service.settings import ExchangeSettings
-from support.apps import AppBuilder
+from support.apps import exchange_app_builder
+from support.archive import ArchiveNames, DirectPublisher, WorkerStarter, archived_bodies, archived_rows
 from support.broker_admin import get_raw, queue_depth
 from support.names import Names
+from support.polling import wait_until
 from support.tokens import TestKeys
 
 BODIES = [
@@ -45,17 +36,7 @@ def test_messages_published_through_the_exchange_are_archived_byte_identical(
 ) -> None:
     """N messages posted to the exchange app become exactly N rows, each body byte-identical."""
     worker = start_worker(database_url)
-    builder = AppBuilder(
-        create_exchange_app,
-        ExchangeSettings,
-        {
-            "amqp_url": amqp_url,
-            "exchange": names.exchange,
-            "queue": names.queue,
-            "routing_key": names.routing_key,
-            "jwks_url": test_keys.jwks_url,
-        },
-    )
+    builder = exchange_app_builder(amqp_url, names, test_keys.jwks_url)
     try:
         client = builder().test_client()
         sent: dict[str, tuple[bytes, str]] = {}
@@ -114,9 +95,9 @@ def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(
     # must come back from the queue (a worker acking before its commit loses them here).
     settings = {"MONTY_ARCHIVE_PREFETCH": "200", "MONTY_ARCHIVE_FLUSH_SECONDS": "0.5"}
     worker = start_worker(database_url, **settings)
-    total = 1500
+    killed = threading.Event()
     sent: dict[str, bytes] = {}
-    stream = threading.Thread(target=lambda: sent.update(_publish_slowly(amqp_url, archive_names, total)))
+    stream = threading.Thread(target=_stream_until, args=(killed, amqp_url, archive_names, sent))
     stream.start()
     try:
         wait_until(lambda: len(archived_rows(database_url)) >= 200, 20, "the worker to archive some")
@@ -124,27 +105,35 @@ def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(
         streaming_at_kill = stream.is_alive()
         stored_at_kill = len(archived_rows(database_url))
     finally:
+        killed.set()
         stream.join()
     assert streaming_at_kill, "the stream ended before the worker was killed"
-    assert stored_at_kill < total
+    assert stored_at_kill < len(sent)
     start_worker(database_url, **settings)
-    wait_until(lambda: len(archived_rows(database_url)) >= total, 30, "every message after the restart")
+    wait_until(lambda: len(archived_rows(database_url)) >= len(sent), 30, "every message after the restart")
     bodies = archived_bodies(database_url)
     assert {key: value.encode() for key, value in bodies.items()} == sent
     wait_until(lambda: queue_depth(amqp_url, archive_names.queue) == 0, 10, "the queue to drain")
 
 
-def _publish_slowly(amqp_url: str, archive_names: ArchiveNames, total: int) -> dict[str, bytes]:
-    """Publish `total` messages in small bursts on a connection of this thread's own."""
+def _stream_until(
+    killed: threading.Event, amqp_url: str, archive_names: ArchiveNames, sent: dict[str, bytes]
+) -> None:
+    """Publish bursts of 20 into `sent` until `killed` is set, then 10 bursts more; 150 bursts at most.
+
+    The pause between bursts keeps the stream steady: a flood would be queued whole before the worker
+    took its first batch. The bursts after the kill reach the queue while no worker runs.
+    """
     direct = DirectPublisher(amqp_url, archive_names.exchange, archive_names.routing_key)
-    sent: dict[str, bytes] = {}
     try:
-        for burst in range(total // 20):
+        for burst in range(150):
             sent.update(direct.publish_many(20, tag=f"burst-{burst}"))
-            time.sleep(0.04)
+            if killed.wait(0.04):
+                for after in range(10):
+                    sent.update(direct.publish_many(20, tag=f"after-the-kill-{after}"))
+                return
     finally:
         direct.close()
-    return sent
 
 
 def _move_table(database_url: str, old: str, new: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 from pika.exceptions import ChannelClosedByBroker
 
 from support.broker_admin import admin_channel
-from support.live_server import REPO_ROOT
+from support.paths import REPO_ROOT
 
 # One scenario of each kind the smoke run can afford: HTTP publish and consume on the gateway, the
 # seed design, the no-op app, the gateway and the no-op app under granian, and raw pika (the

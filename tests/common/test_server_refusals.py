@@ -7,41 +7,37 @@ from pathlib import Path
 import pytest
 import requests
 
-from support.live_server import LiveServer
+from support.problems import assert_problem
+from support.processes import ServiceProcess, start_service
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     """The auth service (it needs no broker and no database) served as users serve it."""
     data: Path = tmp_path_factory.mktemp("auth")
-    live = LiveServer("Microservices/AuthMicroservice/app.py", {"MONTY_DATA_DIR": str(data)})
-    live.wait_healthy()
-    yield live
-    live.stop()
+    live = start_service(
+        "Microservices/AuthMicroservice/app.py", {"MONTY_DATA_DIR": str(data)}, data / "auth.log"
+    )
+    try:
+        live.wait_healthy()
+        yield live
+    finally:
+        live.stop()
 
 
-def _assert_problem(answer: requests.Response, status: int) -> None:
-    """`answer` is a problem+json of `status`."""
-    assert answer.status_code == status, answer.text
-    assert answer.headers["Content-Type"] == "application/problem+json"
-    problem = answer.json()
-    assert problem["status"] == status
-    assert problem["type"] == "urn:monty:problem:unparsable-request"
-
-
-def test_a_request_line_over_the_limit_is_414_problem(server: LiveServer) -> None:
+def test_a_request_line_over_the_limit_is_414_problem(server: ServiceProcess) -> None:
     """A query longer than the server reads is 414 in problem+json, not the server's HTML page."""
     answer = requests.get(server.url + "/.well-known/jwks.json", params={"q": "x" * 9000}, timeout=10)
-    _assert_problem(answer, 414)
+    assert_problem(answer, 414, "unparsable-request")
 
 
-def test_headers_over_the_limit_are_431_problem(server: LiveServer) -> None:
+def test_headers_over_the_limit_are_431_problem(server: ServiceProcess) -> None:
     """Too large a header is 431 in problem+json."""
     answer = requests.get(server.url + "/healthz", headers={"X-Big": "y" * 20000}, timeout=10)
-    _assert_problem(answer, 431)
+    assert_problem(answer, 431, "unparsable-request")
 
 
-def test_a_malformed_request_is_400_problem(server: LiveServer) -> None:
+def test_a_malformed_request_is_400_problem(server: ServiceProcess) -> None:
     """A request line that is not HTTP is 400 in problem+json."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
         connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")

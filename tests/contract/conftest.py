@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.live_server import REPO_ROOT
+from support.paths import REPO_ROOT
 from support.stack import Stack, archive_some_messages, fill_queue, running_stack
 
 # The fuzzer logs in far more often than a person; the limits have tests of their own.

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from support.live_server import REPO_ROOT
+from support.paths import REPO_ROOT
 from support.stack import Stack
 
 SEED = "20261128"

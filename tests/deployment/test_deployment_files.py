@@ -6,13 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from support.live_server import REPO_ROOT
+from support.paths import REPO_ROOT
 
 BIN = Path(sys.executable).parent
 DOCKERFILES = sorted(REPO_ROOT.glob("Deployment/**/Dockerfile"))
 COMPOSE_FILES = sorted(REPO_ROOT.glob("Deployment/**/docker-compose*.yml"))
 WORKFLOWS = sorted(REPO_ROOT.glob(".github/workflows/*.yml"))
-SCRIPTS = sorted(REPO_ROOT.glob("Deployment/**/*.sh"))
+SCRIPTS = sorted(
+    [*REPO_ROOT.glob("Deployment/**/*.sh"), *REPO_ROOT.glob("scripts/*.sh"), REPO_ROOT / ".ci/run"]
+)
 
 
 def _tool(name: str) -> str:

@@ -1,17 +1,16 @@
-"""Fixtures for the exchange service: settings, app and client built from the factory."""
+"""Fixtures for the exchange service: apps built from the factory, and the service as users start it."""
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
 
-from exchange_service import create_app
-from exchange_service.settings import ExchangeSettings
-from support.apps import AppBuilder
-from support.live_server import LiveServer
+from support.apps import exchange_app_builder
 from support.names import Names
+from support.processes import ServiceProcess, start_service
 from support.tokens import TestKeys
 
 AppFactory = Callable[..., OpenAPI]
@@ -41,32 +40,9 @@ def make_app(amqp_url: str, names: Names, test_keys: TestKeys) -> Iterator[AppFa
             "Client", (AdminClient,), {"token": test_keys.token("admin-user", ["admin"])}
         )
 
-    builder = AppBuilder(
-        create_app,
-        ExchangeSettings,
-        {
-            "amqp_url": amqp_url,
-            "exchange": names.exchange,
-            "queue": names.queue,
-            "routing_key": names.routing_key,
-            "jwks_url": test_keys.jwks_url,
-        },
-        act_as_admin,
-    )
+    builder = exchange_app_builder(amqp_url, names, test_keys.jwks_url, act_as_admin)
     yield builder
     builder.close_all()
-
-
-@pytest.fixture
-def app(make_app: AppFactory) -> OpenAPI:
-    """An exchange app on the machine's broker."""
-    return make_app()
-
-
-@pytest.fixture
-def client(app: OpenAPI) -> FlaskClient:
-    """A test client of `app`."""
-    return app.test_client()
 
 
 @pytest.fixture
@@ -82,9 +58,11 @@ def live_exchange_env(amqp_url: str, names: Names, test_keys: TestKeys) -> dict[
 
 
 @pytest.fixture
-def live_exchange(live_exchange_env: dict[str, str]) -> Iterator[LiveServer]:
+def live_exchange(live_exchange_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProcess]:
     """The exchange service started by its seed command, under gunicorn."""
-    server = LiveServer("Microservices/ExchangeMicroservice/app.py", live_exchange_env)
+    server = start_service(
+        "Microservices/ExchangeMicroservice/app.py", live_exchange_env, tmp_path / "exchange.log"
+    )
     try:
         server.wait_healthy()
         yield server

@@ -10,7 +10,8 @@ from flask.testing import FlaskClient
 
 from support.broker_admin import get_raw
 from support.names import Names
-from support.rabbit_node import free_port
+from support.ports import free_port
+from support.problems import assert_problem
 from support.tokens import TestKeys, forge, forge_hs256
 
 
@@ -22,8 +23,7 @@ def _post(client: FlaskClient, token: str | None) -> Any:
 
 def assert_401(response: Any) -> None:
     """401 problem+json with a Bearer challenge."""
-    assert response.status_code == 401
-    assert response.mimetype == "application/problem+json"
+    assert_problem(response, 401)
     assert response.headers["WWW-Authenticate"].startswith("Bearer ")
 
 
@@ -125,7 +125,7 @@ def test_roles_decide_what_a_user_may_do(
     assert consumed.status_code == consume
     for response, status in ((published, publish), (consumed, consume)):
         if status == 403:
-            assert response.mimetype == "application/problem+json"
+            assert_problem(response, 403, "forbidden")
             assert "insufficient_scope" in response.headers["WWW-Authenticate"]
 
 
@@ -159,6 +159,5 @@ def test_unreachable_signing_keys_are_503_not_401(make_app: Any, test_keys: Test
     """When the JWKS cannot be fetched the fault is ours: 503 with Retry-After, not a refused token."""
     app = make_app(jwks_url=f"http://127.0.0.1:{free_port()}/.well-known/jwks.json")
     response = app.test_client().post("/Message", json={"a": 1}, headers=test_keys.bearer("p", ["producer"]))
-    assert response.status_code == 503
-    assert response.get_json()["type"] == "urn:monty:problem:keys-unavailable"
+    assert_problem(response, 503, "keys-unavailable")
     assert response.headers["Retry-After"]

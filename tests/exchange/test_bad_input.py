@@ -6,25 +6,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from support.broker_admin import queue_depth
-from support.live_server import LiveServer
 from support.names import Names
+from support.problems import assert_problem
+from support.processes import ServiceProcess
 from support.tokens import TestKeys
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response: object, status: int, slug: str | None = None) -> dict[str, object]:
-    """The response is an RFC 9457 problem with `status` (and type `slug` when given)."""
-    assert response.status_code == status  # type: ignore[attr-defined]
-    assert response.mimetype == PROBLEM  # type: ignore[attr-defined]
-    body: dict[str, object] = response.get_json()  # type: ignore[attr-defined]
-    assert body["status"] == status
-    assert body["title"]
-    assert body["detail"]
-    assert body["type"]
-    if slug is not None:
-        assert body["type"] == f"urn:monty:problem:{slug}"
-    return body
 
 
 @pytest.mark.parametrize(
@@ -112,7 +97,9 @@ def _read_status_line(sock: socket.socket) -> str:
     return data.split(b"\r\n", 1)[0].decode()
 
 
-def test_oversized_body_is_refused_before_it_is_sent(live_exchange: LiveServer, test_keys: TestKeys) -> None:
+def test_oversized_body_is_refused_before_it_is_sent(
+    live_exchange: ServiceProcess, test_keys: TestKeys
+) -> None:
     """A Content-Length over the limit is answered 413 while the client has sent none of the body."""
     with socket.create_connection(("127.0.0.1", live_exchange.port), timeout=10) as sock:
         sock.sendall(
@@ -143,7 +130,7 @@ def _send_chunked(sock: socket.socket, body: bytes, terminate: bool, test_keys: 
 
 
 def test_oversized_chunked_body_is_refused_at_the_limit(
-    live_exchange: LiveServer, test_keys: TestKeys
+    live_exchange: ServiceProcess, test_keys: TestKeys
 ) -> None:
     """A chunked body is read only up to the limit: 413 comes while the body is still open."""
     with socket.create_connection(("127.0.0.1", live_exchange.port), timeout=10) as sock:
@@ -153,7 +140,7 @@ def test_oversized_chunked_body_is_refused_at_the_limit(
 
 @pytest.mark.parametrize(("size", "status"), [(1024 * 1024, "200"), (1024 * 1024 + 1, "413")])
 def test_chunked_body_limit_is_exact(
-    live_exchange: LiveServer, test_keys: TestKeys, size: int, status: str
+    live_exchange: ServiceProcess, test_keys: TestKeys, size: int, status: str
 ) -> None:
     """A chunked number of exactly 1 MiB is published whole; one digit more is refused, not cut."""
     with socket.create_connection(("127.0.0.1", live_exchange.port), timeout=10) as sock:

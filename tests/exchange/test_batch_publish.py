@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
-from test_bad_input import assert_problem
 
 from support.broker_admin import get_raw, queue_depth
-from support.live_server import REPO_ROOT
 from support.names import Names
+from support.paths import REPO_ROOT
+from support.problems import assert_problem
 from support.tokens import TestKeys
 
 ORDER_SCHEMA = REPO_ROOT / "Microservices/ExchangeMicroservice/schemas/order-message.schema.json"

@@ -16,7 +16,8 @@ from werkzeug.test import TestResponse
 
 from support.broker_admin import admin_channel
 from support.names import Names
-from support.rabbit_node import RabbitNode, free_port
+from support.ports import free_port
+from support.rabbit_node import RabbitNode
 
 # Far above every timeout the tests configure: reaching it means the request hung.
 HANG = 30.0

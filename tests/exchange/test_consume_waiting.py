@@ -9,12 +9,12 @@ import pika
 import pytest
 from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
-from test_bad_input import assert_problem
 
 from exchange_service.waiting import take_waiting
 from support.broker_admin import admin_channel, publish_json, queue_depth
 from support.names import Names
 from support.polling import wait_until
+from support.problems import assert_problem
 from support.tokens import TestKeys
 
 

@@ -1,9 +1,6 @@
 """MONTY_MESSAGE_SCHEMA: bodies checked against a JSON Schema, refused with 422, shown in the document."""
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,13 +16,14 @@ from pydantic import ValidationError
 from exchange_service.settings import ExchangeSettings
 from monty_common.openapi_app import OPENAPI_URL
 from support.broker_admin import get_raw, queue_depth
-from support.live_server import REPO_ROOT, LiveServer
 from support.names import Names
+from support.paths import REPO_ROOT
+from support.problems import PROBLEM_MEDIA_TYPE, assert_problem
+from support.processes import run_to_exit, start_service
 from support.tokens import TestKeys
 
 EXAMPLE_SCHEMA = REPO_ROOT / "Microservices/ExchangeMicroservice/schemas/order-message.schema.json"
-APP = str(REPO_ROOT / "Microservices/ExchangeMicroservice/app.py")
-PROBLEM = "application/problem+json"
+APP = "Microservices/ExchangeMicroservice/app.py"
 VALID_ORDER = (
     b'{"order_id": "A-1", "customer": "ada",\n "items": [{"sku": "ABC-1", "qty": 2, "unit_price": 9.50}]}'
 )
@@ -54,12 +52,8 @@ def _post(client: FlaskClient, raw: bytes) -> Any:
 
 def _violation(response: Any) -> dict[str, Any]:
     """The response is a 422 schema-violation problem; its body."""
-    assert response.status_code == 422, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
-    body: dict[str, Any] = response.get_json()
-    assert body["type"] == "urn:monty:problem:schema-violation"
+    body = assert_problem(response, 422, "schema-violation")
     assert body["title"] == "Schema Violation"
-    assert body["status"] == 422
     return body
 
 
@@ -307,7 +301,7 @@ def test_422_is_documented_only_with_a_schema(client: FlaskClient, schema_client
     assert post["requestBody"]["content"]["application/json"]["schema"] == {}
     assert "MessageBody" not in plain.get("components", {}).get("schemas", {})
     answer = _document(schema_client)["paths"]["/Message"]["post"]["responses"]["422"]
-    assert PROBLEM in answer["content"]
+    assert PROBLEM_MEDIA_TYPE in answer["content"]
 
 
 def _invalid_schema_files(folder: Path, served_json: str) -> dict[str, tuple[Path, str]]:
@@ -355,30 +349,26 @@ def test_blank_variable_means_no_schema(monkeypatch: pytest.MonkeyPatch) -> None
 def test_service_refuses_to_start_with_a_bad_schema(tmp_path: Path, test_keys: TestKeys, case: str) -> None:
     """app.py exits 2 with a line naming MONTY_MESSAGE_SCHEMA and why, before it serves anything."""
     path, reason = _invalid_schema_files(tmp_path, test_keys.jwks_url)[case]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MONTY_")}
-    env["MONTY_MESSAGE_SCHEMA"] = str(path)
-    result = subprocess.run(
-        [sys.executable, APP], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    result = run_to_exit(APP, {"MONTY_MESSAGE_SCHEMA": str(path)})
     assert result.returncode == 2, result.stderr
     assert "invalid setting MONTY_MESSAGE_SCHEMA" in result.stderr
     assert reason in result.stderr
 
 
 def test_served_service_checks_bodies(
-    amqp_url: str, names: Names, test_keys: TestKeys, live_exchange_env: dict[str, str]
+    amqp_url: str, names: Names, test_keys: TestKeys, live_exchange_env: dict[str, str], tmp_path: Path
 ) -> None:
     """Started as users start it, under gunicorn, the service refuses what the schema refuses."""
-    server = LiveServer(
+    server = start_service(
         "Microservices/ExchangeMicroservice/app.py",
         {**live_exchange_env, "MONTY_MESSAGE_SCHEMA": str(EXAMPLE_SCHEMA)},
+        tmp_path / "exchange.log",
     )
     try:
         server.wait_healthy()
         headers = {**test_keys.bearer("producer-user", ["producer"]), "Content-Type": "application/json"}
         refused = requests.post(server.url + "/Message", data=BAD_QTY_ORDER, headers=headers, timeout=10)
-        assert refused.status_code == 422
-        assert refused.json()["invalid_params"][0]["name"] == "/items/0/qty"
+        assert _violation(refused)["invalid_params"][0]["name"] == "/items/0/qty"
         accepted = requests.post(server.url + "/Message", data=VALID_ORDER, headers=headers, timeout=10)
         assert accepted.status_code == 200
         assert queue_depth(amqp_url, names.queue) == 1

@@ -1,18 +1,16 @@
 """The seed's commands and settings: `python Microservices/ExchangeMicroservice/app.py` on port 9047."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 import requests
 
 from exchange_service.settings import ExchangeSettings
-from support.live_server import REPO_ROOT, LiveServer
-from support.rabbit_node import free_port
+from support.ports import free_port
+from support.processes import ServiceProcess, run_to_exit
 from support.tokens import TestKeys
 
-APP = str(REPO_ROOT / "Microservices/ExchangeMicroservice/app.py")
+APP = "Microservices/ExchangeMicroservice/app.py"
 
 
 def test_defaults_are_the_seeds(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,7 +43,7 @@ def test_settings_come_from_monty_variables(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.max_body_bytes == 2048
 
 
-def test_seed_command_serves_publish_and_consume(live_exchange: LiveServer, test_keys: TestKeys) -> None:
+def test_seed_command_serves_publish_and_consume(live_exchange: ServiceProcess, test_keys: TestKeys) -> None:
     """The service started as the seed's README says publishes and consumes over real HTTP."""
     producer = test_keys.bearer("producer-user", ["producer"])
     consumer = test_keys.bearer("consumer-user", ["consumer"])
@@ -60,24 +58,15 @@ def test_seed_command_serves_publish_and_consume(live_exchange: LiveServer, test
     assert requests.get(live_exchange.url + "/openapi/openapi.json", timeout=10).json()["paths"]["/Message"]
 
 
-def test_stops_cleanly_on_sigterm(live_exchange: LiveServer) -> None:
+def test_stops_cleanly_on_sigterm(live_exchange: ServiceProcess) -> None:
     """SIGTERM ends the server with status 0."""
     assert requests.get(live_exchange.url + "/readyz", timeout=10).status_code == 200
-    output = live_exchange.stop()
-    assert live_exchange.process.returncode == 0, output
-
-
-def _run_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run app.py to completion with `env` added."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("MONTY_")}
-    return subprocess.run(
-        [sys.executable, APP], env={**base, **env}, capture_output=True, text=True, timeout=60, check=False
-    )
+    assert live_exchange.stop() == 0, live_exchange.output()
 
 
 def test_unreachable_broker_is_one_clear_line_and_nonzero_exit() -> None:
     """Without a broker the service says so in one line, with how to start one, and exits 1."""
-    result = _run_app({"MONTY_AMQP_URL": f"amqp://guest:secret@127.0.0.1:{free_port()}/"})
+    result = run_to_exit(APP, {"MONTY_AMQP_URL": f"amqp://guest:secret@127.0.0.1:{free_port()}/"})
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -88,6 +77,6 @@ def test_unreachable_broker_is_one_clear_line_and_nonzero_exit() -> None:
 
 def test_invalid_setting_exits_2_naming_the_variable() -> None:
     """A heartbeat outside 5-20 s is refused at start, not at the first request."""
-    result = _run_app({"MONTY_AMQP_HEARTBEAT": "60"})
+    result = run_to_exit(APP, {"MONTY_AMQP_HEARTBEAT": "60"})
     assert result.returncode == 2
     assert "MONTY_AMQP_HEARTBEAT" in result.stderr

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from support.identity import ADMIN, ADMIN_PASSWORD, Identity
-from support.live_server import LiveServer
-from support.rabbit_node import free_port
+from support.ports import free_port
+from support.processes import start_service
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def identity(database_url: str, tmp_path: Path) -> Iterator[Identity]:
     secret = secrets.token_urlsafe(24)
     auth_port = free_port()
     common = {"MONTY_SERVICE_SECRET": secret, "MONTY_DATA_DIR": str(tmp_path / "var"), "MONTY_THREADS": "8"}
-    users = LiveServer(
+    users = start_service(
         "Microservices/UserMicroservice/app.py",
         {
             **common,
@@ -26,14 +26,16 @@ def identity(database_url: str, tmp_path: Path) -> Iterator[Identity]:
             "MONTY_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "MONTY_JWKS_URL": f"http://127.0.0.1:{auth_port}/.well-known/jwks.json",
         },
+        tmp_path / "users.log",
     )
     auth = None
     try:
         users.wait_healthy()
-        auth = LiveServer(
+        auth = start_service(
             "Microservices/AuthMicroservice/app.py",
             {**common, "MONTY_USERS_URL": users.url, "MONTY_TOKEN_TTL": "5"},
-            port=auth_port,
+            tmp_path / "auth.log",
+            auth_port,
         )
         auth.wait_healthy()
         yield Identity(users, auth, secret)

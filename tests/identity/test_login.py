@@ -11,6 +11,7 @@ from auth_service import create_app
 from auth_service.settings import AuthSettings
 from monty_common.lifecycle import close_app
 from support.identity import ADMIN, ADMIN_PASSWORD, Identity
+from support.problems import assert_problem
 
 
 def test_unknown_user_and_wrong_password_get_the_same_answer(identity: Identity) -> None:
@@ -28,8 +29,7 @@ def test_repeated_failures_for_one_account_are_throttled(identity: Identity) -> 
     for _ in range(5):
         assert identity.login(ADMIN.upper(), "wrong password, again").status_code == 401
     throttled = identity.login(ADMIN, ADMIN_PASSWORD)
-    assert throttled.status_code == 429
-    assert throttled.headers["Content-Type"] == "application/problem+json"
+    assert_problem(throttled, 429, "too-many-logins")
     assert 1 <= int(throttled.headers["Retry-After"]) <= 61
     assert identity.login("someone-else", "wrong password, again").status_code == 401
 
@@ -61,10 +61,9 @@ def test_a_json_string_body_is_not_a_login(identity: Identity) -> None:
 def test_bad_login_bodies_are_400(identity: Identity) -> None:
     """Missing fields or a non-object body are named in a problem+json answer."""
     response = requests.post(identity.auth.url + "/auth/token", json={"username": "x"}, timeout=10)
-    assert response.status_code == 400
-    assert "password" in response.json()["detail"]
+    assert "password" in assert_problem(response, 400)["detail"]
     response = requests.post(identity.auth.url + "/auth/token", json=[], timeout=10)
-    assert response.status_code == 400
+    assert_problem(response, 400)
 
 
 def test_a_login_that_is_not_json_is_415(identity: Identity) -> None:
@@ -73,16 +72,14 @@ def test_a_login_that_is_not_json_is_415(identity: Identity) -> None:
         response = requests.post(
             identity.auth.url + "/auth/token", data="username=x&password=y", headers=headers, timeout=10
         )
-        assert response.status_code == 415
-        assert response.json()["type"] == "urn:monty:problem:unsupported-media-type"
+        assert_problem(response, 415, "unsupported-media-type")
 
 
 def test_user_service_down_is_503_not_a_wrong_password(identity: Identity) -> None:
     """Without the user service nobody can log in, and the answer says why."""
     identity.users.stop()
     response = identity.login(ADMIN, ADMIN_PASSWORD)
-    assert response.status_code == 503
-    assert response.json()["type"] == "urn:monty:problem:users-unavailable"
+    assert_problem(response, 503, "users-unavailable")
     assert "Retry-After" in response.headers
 
 

@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings
 from archive_service.settings import ArchiveSettings
 from auth_service.settings import AuthSettings
 from exchange_service.settings import ExchangeSettings
-from support.live_server import REPO_ROOT
+from support.paths import REPO_ROOT
 from user_service.settings import UserSettings
 
 EXAMPLE = REPO_ROOT / ".env.example"

@@ -1,0 +1,1 @@
+"""Helpers that the tests, the benchmark and the scripts share."""

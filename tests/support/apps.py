@@ -5,7 +5,10 @@ from typing import Any
 
 from flask_openapi3.openapi import OpenAPI
 
+from exchange_service import create_app as create_exchange_app
+from exchange_service.settings import ExchangeSettings
 from monty_common.lifecycle import close_app
+from support.names import Names
 
 
 class AppBuilder:
@@ -37,3 +40,21 @@ class AppBuilder:
         """Release what every app built holds."""
         for app in self._apps:
             close_app(app)
+
+
+def exchange_app_builder(
+    amqp_url: str, names: Names, jwks_url: str, prepare: Callable[[OpenAPI], None] | None = None
+) -> AppBuilder:
+    """Builds exchange apps on `names`, trusting the keys published at `jwks_url`."""
+    return AppBuilder(
+        create_exchange_app,
+        ExchangeSettings,
+        {
+            "amqp_url": amqp_url,
+            "exchange": names.exchange,
+            "queue": names.queue,
+            "routing_key": names.routing_key,
+            "jwks_url": jwks_url,
+        },
+        prepare,
+    )

@@ -6,6 +6,7 @@ from typing import Any
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
+from pika.exceptions import ChannelClosedByBroker
 
 
 @contextmanager
@@ -35,6 +36,16 @@ def queue_depth(amqp_url: str, queue: str) -> int:
         frame: Any = channel.queue_declare(queue=queue, passive=True)
         count: int = frame.method.message_count
         return count
+
+
+def queue_exists(amqp_url: str, queue: str) -> bool:
+    """Whether `queue` is declared on the broker."""
+    with admin_channel(amqp_url) as channel:
+        try:
+            channel.queue_declare(queue, passive=True)
+        except ChannelClosedByBroker:
+            return False
+        return True
 
 
 def get_raw(amqp_url: str, queue: str) -> tuple[Any, Any, bytes] | None:

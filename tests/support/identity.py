@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import requests
 
-from support.live_server import LiveServer
+from support.processes import ServiceProcess
 
 ADMIN = "root-admin"
 ADMIN_PASSWORD = "an admin passphrase, long enough"
@@ -14,8 +14,8 @@ ADMIN_PASSWORD = "an admin passphrase, long enough"
 class Identity:
     """Running user and auth services, and how to reach them."""
 
-    users: LiveServer
-    auth: LiveServer
+    users: ServiceProcess
+    auth: ServiceProcess
     secret: str
 
     @property

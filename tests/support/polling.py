@@ -1,14 +1,13 @@
-"""Waiting for observable state instead of sleeping a guessed time."""
+"""Waiting for observable state to change, with a bound, instead of sleeping for a guessed time."""
 
 import time
 from collections.abc import Callable
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `condition` until it holds, or fail saying `what` did not happen."""
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+    """Poll `condition` every `interval` seconds until it holds; fail naming `what` after `timeout`."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)

@@ -2,23 +2,16 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 import pika
 from pika.exceptions import AMQPError
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from support.polling import wait_until
+from support.ports import free_port
 
 
 class RabbitNode:
@@ -62,15 +55,16 @@ class RabbitNode:
     def start(self, timeout: float = 90.0) -> None:
         """Start the node and wait until it accepts AMQP connections."""
         subprocess.run(["rabbitmq-server", "-detached"], env=self._env(), check=True, capture_output=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                pika.BlockingConnection(pika.URLParameters(self.amqp_url)).close()
-            except AMQPError:
-                time.sleep(0.5)
-                continue
-            return
-        raise RuntimeError(f"RabbitMQ node {self.name} did not start; see {self.base / 'log'}")
+        what = f"RabbitMQ node {self.name} to accept connections (its logs: {self.base / 'log'})"
+        wait_until(self._accepts_connections, timeout, what, 0.5)
+
+    def _accepts_connections(self) -> bool:
+        """Whether an AMQP connection to the node opens."""
+        try:
+            pika.BlockingConnection(pika.URLParameters(self.amqp_url)).close()
+        except AMQPError:
+            return False
+        return True
 
     def stop(self) -> None:
         """Stop the node and wait until it is gone."""

@@ -1,33 +1,28 @@
 """The whole stack started as users start it (every service, SQLite, unique broker names)."""
 
-import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pika
 import requests
-from pika.exceptions import AMQPError
 
+from support.archive import ArchiveNames, start_archive_worker
 from support.broker_admin import delete_topology, publish_json
 from support.identity import ADMIN, ADMIN_PASSWORD, Identity
-from support.live_server import REPO_ROOT, LiveServer
 from support.names import Names, unique_names
-from support.rabbit_node import free_port
-
-WORKER_SCRIPT = REPO_ROOT / "Microservices/ArchiveMicroservice/worker.py"
+from support.paths import REPO_ROOT
+from support.polling import wait_until
+from support.ports import free_port
+from support.processes import ServiceProcess, start_service, stop_all
 
 
 @dataclass
 class Stack:
     """The running services by name, their broker names, the service secret and the first admin."""
 
-    services: dict[str, LiveServer]
+    services: dict[str, ServiceProcess]
     names: Names
     secret: str
     admin: tuple[str, str] = (ADMIN, ADMIN_PASSWORD)
@@ -36,42 +31,6 @@ class Stack:
         """A fresh access token of the first admin, from the live auth service."""
         identity = Identity(self.services["users"], self.services["auth"], self.secret)
         return identity.token(*self.admin)
-
-
-def queue_exists(amqp_url: str, queue: str) -> bool:
-    """Whether `queue` is declared on the broker."""
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-    try:
-        connection.channel().queue_declare(queue, passive=True)
-        return True
-    except AMQPError:
-        return False
-    finally:
-        if connection.is_open:
-            connection.close()
-
-
-def start_archive_worker(
-    env: dict[str, str], amqp_url: str, queue: str, log: Path
-) -> subprocess.Popen[bytes]:
-    """The archive worker, once it has declared its queue (so it archives what the exchange takes)."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONTY_")} | env
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as output:
-        worker = subprocess.Popen(
-            [sys.executable, str(WORKER_SCRIPT)],
-            cwd=REPO_ROOT,
-            env=full_env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 30
-    while not queue_exists(amqp_url, queue):
-        if worker.poll() is not None or time.monotonic() > deadline:
-            worker.kill()
-            raise RuntimeError(f"archive worker did not start: {log.read_text()}")
-        time.sleep(0.2)
-    return worker
 
 
 def archive_some_messages(stack: Stack, token: str, count: int = 3) -> None:
@@ -83,11 +42,12 @@ def archive_some_messages(stack: Stack, token: str, count: int = 3) -> None:
         )
         published.raise_for_status()
     listing = stack.services["archive"].url + "/Messages"
-    deadline = time.monotonic() + 30
-    while len(requests.get(listing, headers=headers, timeout=10).json()["items"]) < count:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the archive did not store the published messages")
-        time.sleep(0.2)
+    wait_until(
+        lambda: len(requests.get(listing, headers=headers, timeout=10).json()["items"]) >= count,
+        30,
+        "the archive to store the published messages",
+        0.2,
+    )
 
 
 def fill_queue(amqp_url: str, queue: str, count: int) -> None:
@@ -110,8 +70,8 @@ def running_stack(
     default); every exchange shares the stack's exchange, queue and routing key.
     """
     names = unique_names()
+    archive_names = ArchiveNames.around(names)
     tag = uuid.uuid4().hex[:12]
-    archive_queue, dlx, dead = f"test-{tag}-archive", f"test.{tag}.dlx", f"test-{tag}-dead"
     auth_port = free_port()
     jwks = f"http://127.0.0.1:{auth_port}/.well-known/jwks.json"
     secret = f"stack-secret-{tag}"
@@ -121,20 +81,15 @@ def running_stack(
         "MONTY_ROUTING_KEY": names.routing_key,
         "MONTY_JWKS_URL": jwks,
     }
-    archive = {
-        **topology,
-        "MONTY_DATA_DIR": str(data / "archive"),
-        "MONTY_ARCHIVE_QUEUE": archive_queue,
-        "MONTY_ARCHIVE_DEAD_LETTER_EXCHANGE": dlx,
-        "MONTY_ARCHIVE_DEAD_LETTER_QUEUE": dead,
-    }
-    services: dict[str, LiveServer] = {}
-    worker = None
+    archive = {**topology, "MONTY_DATA_DIR": str(data / "archive"), **archive_names.env()}
+    services: dict[str, ServiceProcess] = {}
+    started: list[ServiceProcess] = []
     # Kept with the other test artifacts: what each service logged, for a failure to be read after.
     logs = REPO_ROOT / "artifacts" / "server-logs" / tag
 
     def serve(name: str, script: str, env: dict[str, str], port: int | None = None) -> None:
-        services[name] = LiveServer(script, env, port, log_path=logs / f"{name.replace(' ', '-')}.log")
+        services[name] = start_service(script, env, logs / f"{name.replace(' ', '-')}.log", port, name)
+        started.append(services[name])
 
     try:
         serve(
@@ -161,7 +116,9 @@ def running_stack(
             auth_port,
         )
         if archive_worker:
-            worker = start_archive_worker(archive, amqp_url, archive_queue, logs / "archive-worker.log")
+            started.append(
+                start_archive_worker(archive, amqp_url, archive_names.queue, logs / "archive-worker.log")
+            )
         for name, extra in (exchanges or {"exchange": {}}).items():
             serve(
                 name,
@@ -173,13 +130,6 @@ def running_stack(
             server.wait_healthy()
         yield Stack(services, names, secret)
     finally:
-        for server in services.values():
-            if server.process.poll() is None:
-                server.process.terminate()
-        for server in services.values():
-            server.output()
-        if worker is not None:
-            worker.terminate()
-            worker.wait(20)
-        delete_topology(amqp_url, names.exchange, [names.queue, archive_queue])
-        delete_topology(amqp_url, dlx, [dead])
+        stop_all(started)
+        delete_topology(amqp_url, names.exchange, [names.queue, archive_names.queue])
+        delete_topology(amqp_url, archive_names.dead_letter_exchange, [archive_names.dead_letter_queue])

@@ -1,4 +1,4 @@
-"""A signing key of the tests' own, its JWKS served over HTTP on loopback, and tokens with any claims."""
+"""A signing key standing in for the auth service: its JWKS served on loopback, tokens with any claims."""
 
 import base64
 import hashlib
@@ -8,7 +8,6 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -18,35 +17,42 @@ ISSUER = "montyexchange-auth"
 AUDIENCE = "montyexchange"
 
 
+def _jwks_handler(body: bytes) -> type[BaseHTTPRequestHandler]:
+    """A request handler answering every GET with `body` as JSON."""
+
+    class JwksHandler(BaseHTTPRequestHandler):
+        """Serves the key set."""
+
+        def do_GET(self) -> None:
+            """Answer the key set."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            """Stay quiet: services fetch the key set once per process."""
+
+    return JwksHandler
+
+
 class TestKeys:
     """An Ed25519 key whose JWKS a small HTTP server on loopback publishes, as the auth service does."""
 
     __test__ = False  # not a test class
 
-    def __init__(self, folder: Path) -> None:
-        """Generate the key, write the JWKS and serve it."""
+    def __init__(self) -> None:
+        """Generate the key and serve its JWKS."""
         self.private_key = Ed25519PrivateKey.generate()
         # A key id in the form the auth service uses (a SHA-256 thumbprint, 43 base64url characters).
         self.kid = _b64url(hashlib.sha256(self.private_key.public_key().public_bytes_raw()).digest())
-        self.public_jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(self.private_key.public_key()))
+        self.public_jwk: dict[str, Any] = json.loads(
+            jwt.algorithms.OKPAlgorithm.to_jwk(self.private_key.public_key())
+        )
         self.public_jwk.update(kid=self.kid, use="sig", alg="EdDSA")
-        self.jwks_path = folder / "jwks.json"
-        self.jwks_path.write_text(json.dumps({"keys": [self.public_jwk]}))
-        jwks_path = self.jwks_path
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = jwks_path.read_bytes()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        body = json.dumps({"keys": [self.public_jwk]}).encode()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _jwks_handler(body))
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     @property

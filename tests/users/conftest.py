@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from flask_openapi3.openapi import OpenAPI
 
 from support.apps import AppBuilder
 from support.tokens import TestKeys
@@ -32,18 +31,6 @@ def make_app(database_url: str, test_keys: TestKeys, tmp_path: Path) -> Iterator
     )
     yield builder
     builder.close_all()
-
-
-@pytest.fixture
-def app(make_app: AppFactory) -> OpenAPI:
-    """A user app whose first admin is root."""
-    return make_app()
-
-
-@pytest.fixture
-def client(app: OpenAPI) -> FlaskClient:
-    """A test client of `app`."""
-    return app.test_client()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from monty_common.problems import ProblemError
+from support.problems import assert_problem
 from support.tokens import TestKeys
 from support.users import ADMIN_USERNAME, UserMaker
 from user_service import accounts
@@ -51,9 +52,7 @@ def test_admin_crud_flow(client: FlaskClient, admin: dict[str, str]) -> None:
     assert deleted.status_code == 204
     for method in ("get", "delete"):
         gone = getattr(client, method)(url, headers=admin)
-        assert gone.status_code == 404
-        assert gone.mimetype == "application/problem+json"
-        assert gone.get_json()["type"] == "urn:monty:problem:user-not-found"
+        assert_problem(gone, 404, "user-not-found")
 
 
 @pytest.mark.parametrize(
@@ -64,8 +63,7 @@ def test_unknown_user_is_404(client: FlaskClient, admin: dict[str, str], path: s
     method = client.post if path in ("/disable", "/enable") else client.put
     body: dict[str, Any] = {"roles": []} if path == "/roles" else {"password": "a-good-password"}
     response = method(f"/users/00000000-0000-4000-8000-000000000000{path}", json=body, headers=admin)
-    assert response.status_code == 404
-    assert response.get_json()["type"] == "urn:monty:problem:user-not-found"
+    assert_problem(response, 404, "user-not-found")
 
 
 @pytest.mark.parametrize("spelling", ["alice", "ALICE", "aLiCe"])
@@ -77,9 +75,7 @@ def test_usernames_are_unique_ignoring_case(
     response = client.post(
         "/users", json={"username": spelling, "password": "another-password"}, headers=admin
     )
-    assert response.status_code == 409
-    assert response.mimetype == "application/problem+json"
-    assert response.get_json()["type"] == "urn:monty:problem:username-taken"
+    assert_problem(response, 409, "username-taken")
 
 
 @pytest.mark.parametrize(
@@ -97,8 +93,7 @@ def test_usernames_are_unique_ignoring_case(
 def test_invalid_new_user_is_400(client: FlaskClient, admin: dict[str, str], body: dict[str, Any]) -> None:
     """Unknown roles, bad usernames and unknown members are refused as invalid parameters."""
     response = client.post("/users", json=body, headers=admin)
-    assert response.status_code == 400
-    assert response.get_json()["type"] == "urn:monty:problem:invalid-parameters"
+    assert_problem(response, 400, "invalid-parameters")
     listed = client.get("/users", headers=admin).get_json()["items"]
     assert [user["username"] for user in listed] == [ADMIN_USERNAME]
 
@@ -125,8 +120,7 @@ def test_an_admin_cannot_remove_their_own_admin_access(
         client.post(url + "/disable", headers=admin),
         client.delete(url, headers=admin),
     ):
-        assert response.status_code == 409
-        assert response.get_json()["type"] == "urn:monty:problem:own-admin-access"
+        assert_problem(response, 409, "own-admin-access")
     assert client.put(url + "/roles", json={"roles": ["admin", "producer"]}, headers=admin).status_code == 200
     assert client.delete(url, headers=test_keys.bearer(second["id"], ["admin"])).status_code == 204
 
@@ -157,8 +151,7 @@ def test_admin_routes_need_a_token(client: FlaskClient, new_user: UserMaker, tes
             client.get(f"/users/{user['id']}", headers=headers),
             client.delete(f"/users/{user['id']}", headers=headers),
         ):
-            assert response.status_code == 401
-            assert response.mimetype == "application/problem+json"
+            assert_problem(response, 401)
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
@@ -179,8 +172,7 @@ def test_admin_routes_refuse_other_roles(
         client.put(url + "/password", json={"password": "a-good-password"}, headers=headers),
         client.delete(url, headers=headers),
     ):
-        assert response.status_code == 403
-        assert response.get_json()["type"] == "urn:monty:problem:forbidden"
+        assert_problem(response, 403, "forbidden")
 
 
 def test_admin_token_loses_its_power_when_the_admin_is_disabled_demoted_or_deleted(

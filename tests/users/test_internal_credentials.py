@@ -3,6 +3,7 @@
 import pytest
 from flask.testing import FlaskClient
 
+from support.problems import assert_problem
 from support.tokens import TestKeys
 from support.users import UserMaker
 
@@ -32,9 +33,7 @@ def test_service_secret_is_required(
     new_user("kate", password="kate-password-1")
     for body in (GOOD, {"nonsense": True}):
         response = client.post(URL, json=body, headers=headers)
-        assert response.status_code == 401
-        assert response.mimetype == "application/problem+json"
-        assert response.get_json()["type"] == "urn:monty:problem:service-secret-required"
+        assert_problem(response, 401, "service-secret-required")
 
 
 def test_a_user_token_does_not_open_the_internal_route(
@@ -65,9 +64,7 @@ def test_failures_are_indistinguishable(
         "detail": "Invalid username or password.",
     }
     for response in answers:
-        assert response.status_code == 401
-        assert response.mimetype == "application/problem+json"
-        assert response.get_json() == expected
+        assert assert_problem(response, 401) == expected
     assert len({response.data for response in answers}) == 1
     assert len({tuple(sorted(response.headers.items())) for response in answers}) == 1
     enabled = client.post(f"/users/{disabled['id']}/enable", headers=admin)

@@ -2,6 +2,7 @@
 
 from flask.testing import FlaskClient
 
+from support.problems import assert_problem
 from support.tokens import TestKeys
 from support.users import UserMaker
 
@@ -28,8 +29,7 @@ def test_me_needs_a_valid_token(client: FlaskClient, new_user: UserMaker, test_k
     expired = test_keys.token(user["id"], ["producer"], exp=1, iat=0)
     for headers in ({}, {"Authorization": f"Bearer {forged}"}, {"Authorization": f"Bearer {expired}"}):
         response = client.get("/users/me", headers=headers)
-        assert response.status_code == 401
-        assert response.get_json()["type"] == "urn:monty:problem:unauthorized"
+        assert_problem(response, 401, "unauthorized")
 
 
 def test_deleted_or_disabled_users_token_is_refused(
@@ -47,8 +47,7 @@ def test_deleted_or_disabled_users_token_is_refused(
             client.get("/users/me", headers=headers),
             client.put("/users/me/password", json=body, headers=headers),
         ):
-            assert response.status_code == 401
-            assert response.get_json()["type"] == "urn:monty:problem:unauthorized"
+            assert_problem(response, 401, "unauthorized")
             assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
@@ -72,8 +71,7 @@ def test_change_own_password_refuses_a_wrong_old_password(
     headers = test_keys.bearer(user["id"], ["consumer"])
     wrong = {"old_password": "not-the-password", "new_password": "rupert-new-password"}
     response = client.put("/users/me/password", json=wrong, headers=headers)
-    assert response.status_code == 403
-    assert response.get_json()["type"] == "urn:monty:problem:wrong-password"
+    assert_problem(response, 403, "wrong-password")
     missing = client.put("/users/me/password", json={"new_password": "rupert-new-password"}, headers=headers)
     assert missing.status_code == 400
     assert _sign_in(client, secret_header, "rupert", "rupert-password") == 200

@@ -5,15 +5,16 @@ from pathlib import Path
 
 import requests
 
-from support.live_server import LiveServer
+from support.processes import start_service
 from support.users import SERVICE_SECRET
 
 
 def test_two_workers_start_on_a_new_database(tmp_path: Path) -> None:
     """Both workers migrate and bootstrap without failing; exactly one admin is created and printed."""
-    server = LiveServer(
+    server = start_service(
         "Microservices/UserMicroservice/app.py",
         {"MONTY_DATA_DIR": str(tmp_path), "MONTY_WORKERS": "2", "MONTY_SERVICE_SECRET": SERVICE_SECRET},
+        tmp_path / "users.log",
     )
     try:
         server.wait_healthy()
@@ -29,6 +30,7 @@ def test_two_workers_start_on_a_new_database(tmp_path: Path) -> None:
         )
         assert answer.status_code == 200
     finally:
-        output = server.stop()
+        server.stop()
+    output = server.output()
     assert len(re.findall(r"MontyExchange first admin: username=admin password=", output)) == 1, output
     assert "Traceback" not in output

@@ -1,30 +1,27 @@
-"""What the archive's tests share: its names on the broker, the worker as a process, and the rows it wrote."""
+"""The archive as tests drive it: its names on the broker, its worker as a process, the rows it wrote."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
-from pika.exceptions import ChannelClosedByBroker
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from archive_service.topology import ArchiveTopology
 from monty_common.envelope import stamp
-from support.live_server import REPO_ROOT
+from support.broker_admin import queue_exists
 from support.names import Names
+from support.processes import ServiceDidNotStart, ServiceProcess, python_command
 
 WORKER_SCRIPT = "Microservices/ArchiveMicroservice/worker.py"
+# A fixture's way to start workers: a database URL, then settings such as MONTY_ARCHIVE_PREFETCH="20".
+WorkerStarter = Callable[..., ServiceProcess]
 
 
 @dataclass(frozen=True)
@@ -50,73 +47,20 @@ class ArchiveNames(ArchiveTopology):
         }
 
 
-class WorkerProcess:
-    """`python Microservices/ArchiveMicroservice/worker.py` with MONTY_ settings, its output in a file."""
+def start_archive_worker(
+    settings: dict[str, str], amqp_url: str, queue: str, log_path: Path
+) -> ServiceProcess:
+    """`python Microservices/ArchiveMicroservice/worker.py`, once it has declared `queue` on the broker.
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        """Start the worker."""
-        self.log_path = log_path
-        self._log: IO[str] = open(log_path, "a")  # noqa: SIM115 - closed when the process is reaped
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MONTY_")}
-        full_env.update(env)
-        self.process = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / WORKER_SCRIPT)],
-            cwd=REPO_ROOT,
-            env=full_env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def kill(self) -> None:
-        """SIGKILL: no chance to commit, ack or close anything."""
-        self.process.send_signal(signal.SIGKILL)
-        self._reap()
-
-    def stop(self) -> int:
-        """SIGTERM, and the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self._reap()
-
-    def _reap(self) -> int:
-        """Wait for the process to exit (killing it after 20 s) and close its log."""
-        try:
-            code = self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            code = self.process.wait()
-        self._log.close()
-        return code
-
-    def output(self) -> str:
-        """What the worker printed so far."""
-        return self.log_path.read_text()
-
-
-WorkerStarter = Callable[..., WorkerProcess]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `condition` until it holds, or fail saying `what` did not happen."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def queue_exists(amqp_url: str, queue: str) -> bool:
-    """Whether `queue` has been declared."""
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    From then on it archives every message the exchange takes; a worker that does not get there is killed.
+    """
+    worker = ServiceProcess("archive worker", python_command(WORKER_SCRIPT), settings, log_path)
     try:
-        connection.channel().queue_declare(queue, passive=True)
-    except ChannelClosedByBroker:
-        return False
-    finally:
-        if connection.is_open:
-            connection.close()
-    return True
+        worker.wait_healthy(lambda: queue_exists(amqp_url, queue))
+    except ServiceDidNotStart:
+        worker.kill()
+        raise
+    return worker
 
 
 def archived_rows(database_url: str) -> list[dict[str, Any]]:
