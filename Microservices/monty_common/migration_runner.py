@@ -1,4 +1,10 @@
-"""What every service's Alembic env.py does: apply its migrations to the URL upgrade_schema set."""
+"""What every service's Alembic env.py does: apply its migrations to the URL upgrade_schema set.
+
+A revision file names itself and its parent in one line, `revision, down_revision = "0002", "0001"`
+(None for the first), and defines upgrade() and downgrade(); Alembic's other identifiers
+(branch_labels, depends_on) are left out while the history stays one straight line. Its docstring's
+first line is the revision's message.
+"""
 
 from typing import Any
 

@@ -30,7 +30,7 @@ def _me() -> User:
 @with_roles()
 def get_me() -> dict[str, object]:
     """The signed-in user."""
-    return UserOut.of(_me()).model_dump(mode="json")
+    return UserOut.model_validate(_me()).model_dump(mode="json")
 
 
 @api.put(
