@@ -15,6 +15,7 @@ from archive_harness import (
 from flask_openapi3.openapi import OpenAPI
 
 from archive_service import create_app
+from archive_service.schema import init_database
 from archive_service.settings import ArchiveSettings
 from support.apps import AppBuilder
 from support.broker_admin import delete_topology
@@ -86,6 +87,7 @@ def make_app(
             "archive_dead_letter_exchange": archive_names.dead_letter_exchange,
             "archive_dead_letter_queue": archive_names.dead_letter_queue,
         },
+        before_create=init_database,
     )
     yield builder
     builder.close_all()

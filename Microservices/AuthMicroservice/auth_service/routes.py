@@ -2,11 +2,13 @@
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
 
+from auth_service.extensions import issuer, key_set, users
+from auth_service.settings import AuthSettings
 from auth_service.throttling import (
     account_address_key,
     account_key,
@@ -15,10 +17,10 @@ from auth_service.throttling import (
     per_account_limit,
     per_address_limit,
 )
-from auth_service.tokens import TokenIssuer
-from auth_service.users_client import UsersClient, UsersUnavailable
+from auth_service.users_client import UsersUnavailable
 from monty_common.openapi_app import problem_doc
 from monty_common.problems import ProblemError
+from monty_common.service_app import current_settings
 
 api = APIBlueprint("auth", __name__, abp_tags=[Tag(name="auth", description="Access tokens")])
 
@@ -64,17 +66,16 @@ INVALID = ProblemError(401, "invalid-credentials", "Invalid Credentials", "Inval
 @limiter.limit(per_address_limit)
 def issue_token(body: Credentials) -> Any:
     """Check the credentials with the user service and answer a signed token."""
-    users: UsersClient = current_app.extensions["monty.users"]
-    issuer: TokenIssuer = current_app.extensions["monty.issuer"]
     try:
-        user = users.verify(body.username, body.password)
+        user = users.get().verify(body.username, body.password)
     except UsersUnavailable as error:
+        retry_after = str(current_settings(AuthSettings).retry_after)
         raise ProblemError(
-            503, "users-unavailable", "User Service Unavailable", str(error), {"Retry-After": "2"}
+            503, "users-unavailable", "User Service Unavailable", str(error), {"Retry-After": retry_after}
         ) from None
     if user is None:
         raise INVALID
-    token = issuer.issue(user.id, user.username, user.roles)
+    token = issuer.get().issue(user.id, user.username, user.roles)
     answer = jsonify(TokenAnswer(access_token=token.access_token, expires_in=token.expires_in).model_dump())
     answer.headers["Cache-Control"] = "no-store"
     return answer
@@ -104,6 +105,6 @@ class KeySet(BaseModel):
 )
 def jwks() -> Response:
     """The JWKS, cacheable for five minutes."""
-    answer = jsonify(current_app.extensions["monty.jwks"])
+    answer = jsonify(key_set.get())
     answer.headers["Cache-Control"] = "public, max-age=300"
     return answer

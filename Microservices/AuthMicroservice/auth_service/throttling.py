@@ -9,12 +9,13 @@ user out with it; looser limits per account and per address bound distributed gu
 import math
 import time
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 
 from auth_service.settings import AuthSettings
 from monty_common.problems import PROBLEM_TYPE_PREFIX, problem_response
+from monty_common.service_app import current_settings
 
 # Bound to each app in init_app; limits are read from the app's settings at request time.
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window")
@@ -57,22 +58,16 @@ def account_address_key() -> str:
     return f"account-address:{_username()}:{get_remote_address()}"
 
 
-def _settings() -> AuthSettings:
-    """The current app's settings."""
-    settings: AuthSettings = current_app.extensions["monty.settings"]
-    return settings
-
-
 def per_account_address_limit() -> str:
     """Attempts allowed for one account from one address."""
-    return _settings().login_limit_per_account_address
+    return current_settings(AuthSettings).login_limit_per_account_address
 
 
 def per_account_limit() -> str:
     """Attempts allowed per account."""
-    return _settings().login_limit_per_account
+    return current_settings(AuthSettings).login_limit_per_account
 
 
 def per_address_limit() -> str:
     """Attempts allowed per client address."""
-    return _settings().login_limit_per_address
+    return current_settings(AuthSettings).login_limit_per_address
