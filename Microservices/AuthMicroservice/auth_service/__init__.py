@@ -2,9 +2,9 @@
 
 from auth_service import signing_key
 from auth_service.extensions import issuer, key_set, users
-from auth_service.routes import api
+from auth_service.routes import auth_blueprint
 from auth_service.settings import AuthSettings
-from auth_service.throttling import init_throttling
+from auth_service.throttling import init_throttling, login_limits
 from auth_service.tokens import TokenIssuer
 from auth_service.users_client import UsersClient
 from monty_common.health import health_blueprint
@@ -38,6 +38,6 @@ def register_extensions(app: MontyOpenAPI, settings: AuthSettings) -> None:
 
 
 def register_blueprints(app: MontyOpenAPI) -> None:
-    """Mount the API and the health endpoints."""
-    app.register_api(api)
+    """Mount the API, its logins throttled by the app's limiter, and the health endpoints."""
+    app.register_api(auth_blueprint(login_limits(app)))
     app.register_api(health_blueprint(lambda: {"signing_key": "ok"}))

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from flask_limiter import Limiter
+
 from auth_service.tokens import TokenIssuer
 from auth_service.users_client import UsersClient
 from monty_common.extension import Extension
@@ -12,3 +14,5 @@ issuer = Extension[TokenIssuer]("monty.issuer")
 key_set = Extension[dict[str, Any]]("monty.jwks")
 # Asks the user service whether credentials are valid.
 users = Extension[UsersClient]("monty.users")
+# Counts login attempts; each app has its own, sharing counts only through its storage (Redis).
+limiter = Extension[Limiter]("monty.limiter")
