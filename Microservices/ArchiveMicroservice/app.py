@@ -3,13 +3,14 @@
 import sys
 
 from archive_service import create_app
+from archive_service.schema import init_database
 from archive_service.settings import ArchiveSettings
 from monty_common.serving import load_settings, run_service
 
 
 def main() -> int:
-    """Check settings and broker, then serve with gunicorn."""
-    return run_service("montyexchange-archive", create_app, load_settings(ArchiveSettings))
+    """Check settings and broker, migrate the database, then serve with gunicorn."""
+    return run_service("montyexchange-archive", create_app, load_settings(ArchiveSettings), init_database)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from flask import Flask, current_app
-from sqlalchemy import Engine, create_engine, event
+from flask import Flask
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from monty_common.lifecycle import on_close
+from monty_common.extension import Extension
 
 
 def sqlite_url(data_dir: Path, filename: str) -> str:
@@ -61,17 +62,27 @@ def upgrade_schema(url: str, migrations: Path) -> None:
 class Database:
     """Flask extension owning an app's engine and session factory."""
 
-    key = "monty.database"
+    def __init__(self, key: str = "monty.database") -> None:
+        """Unbound: each app gets its own engine in init_app."""
+        self._sessions = Extension[sessionmaker[Session]](key)
 
     def init_app(self, app: Flask, url: str) -> None:
         """Create the engine; connections open on first use and are released when the app closes."""
         engine = make_engine(url)
-        app.extensions[self.key] = sessionmaker(engine, expire_on_commit=False)
-        on_close(app, engine.dispose)
+        self._sessions.init_app(app, sessionmaker(engine, expire_on_commit=False), close=engine.dispose)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in a transaction: committed when the block ends, rolled back on error."""
-        factory: sessionmaker[Session] = current_app.extensions[self.key]
-        with factory.begin() as session:
+        with self._sessions.get().begin() as session:
             yield session
+
+    def readiness(self) -> dict[str, str]:
+        """{"database": "ok"} when the database answers SELECT 1, else why it does not."""
+        try:
+            with self.session() as session:
+                session.execute(text("SELECT 1"))
+        except SQLAlchemyError as error:
+            # The class name says enough; the message may carry the database URL.
+            return {"database": f"unavailable ({type(error).__name__})"}
+        return {"database": "ok"}

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from monty_common.openapi_doc import problem_doc
 from monty_common.problems import problem_response
+from monty_common.service_app import current_settings
+from monty_common.settings import ServiceSettings
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,9 @@ class Ready(BaseModel):
     checks: dict[str, str] = Field(description='Each component and "ok".')
 
 
-def health_blueprint(readiness: ReadinessCheck, retry_after: int) -> APIBlueprint:
-    """`/healthz`: the process serves; `/readyz`: `readiness` maps each component to "ok" or why not."""
+def health_blueprint(readiness: ReadinessCheck) -> APIBlueprint:
+    """`/healthz`: the process serves; `/readyz`: `readiness` maps each component to "ok" or why not
+    (503 with the app's MONTY_RETRY_AFTER when one is not)."""
     blueprint = APIBlueprint("health", __name__, abp_tags=[Tag(name="health", description="Probes")])
 
     @blueprint.get("/healthz", summary="Liveness", responses={200: Alive})
@@ -69,7 +72,7 @@ def health_blueprint(readiness: ReadinessCheck, retry_after: int) -> APIBlueprin
             "Service Unavailable",
             "A component the service depends on is unavailable.",
             "urn:monty:problem:not-ready",
-            headers={"Retry-After": str(retry_after)},
+            headers={"Retry-After": str(current_settings(ServiceSettings).retry_after)},
             extensions={"checks": checks, **details},
         )
 

@@ -1,15 +1,24 @@
-"""The secret services present to each other on internal routes."""
+"""The secret services present to each other on internal routes, and the guard that asks for it."""
 
 import hmac
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
+from flask import request
+
+from monty_common.auth.guards import check_then_validate
+from monty_common.extension import Extension
 from monty_common.private_files import read_or_create
+from monty_common.problems import ProblemError
 
 SERVICE_SECRET_HEADER = "Monty-Service-Secret"  # noqa: S105 - a header name, not a secret
 
 
 MIN_SECRET_LENGTH = 16
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def read_or_create_secret(path: Path) -> str:
@@ -23,3 +32,21 @@ def read_or_create_secret(path: Path) -> str:
 def secrets_match(given: str | None, expected: str) -> bool:
     """Constant-time comparison."""
     return bool(given) and bool(expected) and hmac.compare_digest(str(given).encode(), expected.encode())
+
+
+class ServiceSecret(Extension[str]):
+    """The secret an app accepts on its internal routes."""
+
+    def required(self, view: F) -> F:
+        """Answer 401 unless the request carries the service secret, then validate the request."""
+        return check_then_validate(self._check)(view)
+
+    def _check(self) -> None:
+        """401 unless the request's secret header matches the app's secret."""
+        if not secrets_match(request.headers.get(SERVICE_SECRET_HEADER), self.get()):
+            raise ProblemError(
+                401,
+                "service-secret-required",
+                "Unauthorized",
+                f"This internal route needs the {SERVICE_SECRET_HEADER} header of the services.",
+            )

@@ -1,4 +1,4 @@
-"""Running a service under gunicorn, with settings checked and the broker probed first."""
+"""Running a service under gunicorn: settings checked, the broker probed, the database prepared first."""
 
 import sys
 from collections.abc import Callable
@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from monty_common.broker.connection import connection_parameters, describe_error, redact_url
 from monty_common.lifecycle import close_app
+from monty_common.logging_setup import configure_logging
 from monty_common.settings import BrokerSettings, ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -64,8 +65,15 @@ def _close_worker_app(_server: Any, worker: Any) -> None:
         close_app(app)
 
 
-def run_service(name: str, factory: Callable[[S], Flask], settings: S) -> int:
-    """Serve `factory(settings)` with gunicorn's threaded workers until stopped."""
+def run_service(
+    name: str, factory: Callable[[S], Flask], settings: S, prepare: Callable[[S], None] | None = None
+) -> int:
+    """Serve `factory(settings)` with gunicorn's threaded workers until stopped.
+
+    `prepare(settings)` (a service's init-db) runs once, here, before the workers are forked: they
+    find the database ready and only bind to it.
+    """
+    configure_logging(settings.log_level)
     if isinstance(settings, BrokerSettings):
         reason = broker_unreachable(settings)
         if reason is not None:
@@ -78,6 +86,8 @@ def run_service(name: str, factory: Callable[[S], Flask], settings: S) -> int:
             return 1
     # Keys, secrets and the users database live here: only the service's user may enter.
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if prepare is not None:
+        prepare(settings)
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,

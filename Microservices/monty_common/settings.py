@@ -17,6 +17,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     workers: int = Field(2, ge=1, le=64, description="Server processes.")
     threads: int = Field(16, ge=1, le=256, description="Request threads per server process.")
+    retry_after: int = Field(
+        2, ge=1, le=3600, description="Retry-After seconds of every answer asking to come back (503, 429)."
+    )
 
 
 class BrokerSettings(ServiceSettings):
@@ -33,7 +36,6 @@ class BrokerSettings(ServiceSettings):
     broker_timeout: float = Field(
         5.0, gt=0, le=60, description="Most seconds a request waits on the broker before it is answered 503."
     )
-    retry_after: int = Field(2, ge=1, le=3600, description="Retry-After seconds sent with 503 answers.")
 
 
 class TokenSettings(BaseSettings):

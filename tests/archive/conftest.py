@@ -7,6 +7,7 @@ import pytest
 from flask_openapi3.openapi import OpenAPI
 
 from archive_service import create_app
+from archive_service.schema import init_database
 from archive_service.settings import ArchiveSettings
 from support.apps import AppBuilder
 from support.archive import ArchiveNames, DirectPublisher, WorkerStarter, start_archive_worker
@@ -73,6 +74,7 @@ def make_app(
             "archive_dead_letter_exchange": archive_names.dead_letter_exchange,
             "archive_dead_letter_queue": archive_names.dead_letter_queue,
         },
+        before_create=init_database,
     )
     yield builder
     builder.close_all()

@@ -1,10 +1,17 @@
 """The archive's schema: built by its migrations, with the unique message_id and the listing indexes."""
 
 from collections.abc import Callable
+from pathlib import Path
 
 from flask_openapi3.openapi import OpenAPI
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
+
+from archive_service import create_app
+from archive_service.settings import ArchiveSettings
+from monty_common.lifecycle import close_app
+from support.commands import run_command
+from support.tokens import TestKeys
 
 
 def test_migrations_build_the_schema_once(make_app: Callable[..., OpenAPI], database_url: str) -> None:
@@ -41,3 +48,28 @@ def test_migrations_build_the_schema_once(make_app: Callable[..., OpenAPI], data
     assert indexes["ix_archived_messages_producer_published_at"] == ["producer", "published_at"]
     assert unique == [["message_id"]]
     assert version_list == ["0001"]
+
+
+def test_the_factory_creates_no_tables(database_url: str, tmp_path: Path, test_keys: TestKeys) -> None:
+    """create_app only binds the database; the migrations are init-db's (or the worker's) to run."""
+    settings = ArchiveSettings(
+        archive_database_url=database_url, data_dir=tmp_path / "data", jwks_url=test_keys.jwks_url
+    )
+    close_app(create_app(settings))
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+def test_the_init_db_command_migrates(database_url: str, tmp_path: Path) -> None:
+    """`flask --app archive_service init-db` reads its settings from the environment and migrates."""
+    env = {"MONTY_ARCHIVE_DATABASE_URL": database_url, "MONTY_DATA_DIR": str(tmp_path / "data")}
+    status, output = run_command("archive_service", "init-db", env)
+    assert status == 0, output
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        assert sorted(inspect(engine).get_table_names()) == ["archive_alembic_version", "archived_messages"]
+    finally:
+        engine.dispose()

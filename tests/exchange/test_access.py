@@ -34,6 +34,14 @@ def test_missing_token_is_401_with_a_challenge(client: FlaskClient) -> None:
     assert_401(client.get("/Consume", headers={"Authorization": "Basic dXNlcjpwYXNz"}))
 
 
+def test_the_token_is_checked_before_the_query(client: FlaskClient, test_keys: TestKeys) -> None:
+    """An invalid query gets 401 without a token and 403 without the role; 400 only once both pass."""
+    for path in ("/Consume?wait=abc", "/Consume/batch?max=0"):
+        assert_401(client.get(path, headers={"Authorization": ""}))
+        assert client.get(path, headers=test_keys.bearer("p", ["producer"])).status_code == 403
+        assert client.get(path, headers=test_keys.bearer("c", ["consumer"])).status_code == 400
+
+
 def _attacks(keys: TestKeys) -> dict[str, str]:
     """Tokens that must all be refused."""
     claims = keys.claims("mallory", ["admin"])
@@ -157,7 +165,7 @@ def test_health_and_docs_need_no_token(client: FlaskClient) -> None:
 
 def test_unreachable_signing_keys_are_503_not_401(make_app: Any, test_keys: TestKeys) -> None:
     """When the JWKS cannot be fetched the fault is ours: 503 with Retry-After, not a refused token."""
-    app = make_app(jwks_url=f"http://127.0.0.1:{free_port()}/.well-known/jwks.json")
+    app = make_app(jwks_url=f"http://127.0.0.1:{free_port()}/.well-known/jwks.json", retry_after=7)
     response = app.test_client().post("/Message", json={"a": 1}, headers=test_keys.bearer("p", ["producer"]))
     assert_problem(response, 503, "keys-unavailable")
-    assert response.headers["Retry-After"]
+    assert response.headers["Retry-After"] == "7"

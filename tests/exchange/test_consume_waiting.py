@@ -204,15 +204,16 @@ def test_concurrent_batches_share_the_queue_without_loss_or_duplicates(
 def test_waiters_beyond_half_the_threads_are_told_to_come_back(
     make_app: Callable[..., OpenAPI], amqp_url: str, names: Names
 ) -> None:
-    """With two request threads one may wait; another waiter on the empty queue is told to come back."""
-    client = make_app(threads=2).test_client()
+    """With two request threads one may wait; another waiter on the empty queue is told to come back
+    after MONTY_RETRY_AFTER seconds."""
+    client = make_app(threads=2, retry_after=7).test_client()
     client.get("/Consume")
     with ThreadPoolExecutor(max_workers=1) as pool:
         waiter = pool.submit(client.get, "/Consume?wait=15")
         wait_for_waiters(client)
         refused = assert_problem(client.get("/Consume/batch?wait=5"), 429, "too-many-waiting")
         assert refused["status"] == 429
-        assert client.get("/Consume?wait=5").headers["Retry-After"] == "1"
+        assert client.get("/Consume?wait=5").headers["Retry-After"] == "7"
         assert client.post("/Message", json={"for": "the waiter"}).status_code == 200
         assert waiter.result().get_json() == {"for": "the waiter"}
     # The slot is free again: a new waiter waits and gets the next message.

@@ -83,34 +83,34 @@ def test_user_service_down_is_503_not_a_wrong_password(identity: Identity) -> No
     assert "Retry-After" in response.headers
 
 
-def test_throttle_is_shared_through_redis(identity: Identity, tmp_path: Path) -> None:
-    """With Redis storage, two auth processes count failures together (here: two apps)."""
-    account = f"redis-{uuid.uuid4().hex[:8]}"
-    apps = [
-        create_app(
-            AuthSettings(
-                data_dir=tmp_path,
-                users_url=identity.users.url,
-                service_secret=identity.secret,
-                rate_limit_storage="redis://127.0.0.1:6379/0",
-            )
-        )
-        for _ in range(2)
-    ]
+def _last_attempts_through_two_apps(settings: AuthSettings) -> list[int]:
+    """Five wrong logins for one new account spread over two apps, then one more through each app: the
+    statuses of those last two (each app alone has seen at most three attempts)."""
+    account = f"throttled-{uuid.uuid4().hex[:8]}"
+    apps = [create_app(settings) for _ in range(2)]
     try:
         clients = [app.test_client() for app in apps]
+        body = {"username": account, "password": "wrong password"}
         for attempt in range(5):
-            answer = clients[attempt % 2].post(
-                "/auth/token", json={"username": account, "password": "wrong password"}
-            )
-            assert answer.status_code == 401
-        for client in clients:
-            assert (
-                client.post(
-                    "/auth/token", json={"username": account, "password": "wrong password"}
-                ).status_code
-                == 429
-            )
+            assert clients[attempt % 2].post("/auth/token", json=body).status_code == 401
+        return [client.post("/auth/token", json=body).status_code for client in clients]
     finally:
         for app in apps:
             close_app(app)
+
+
+def test_throttle_is_shared_through_redis(identity: Identity, tmp_path: Path) -> None:
+    """With Redis storage, two auth processes count failures together (here: two apps)."""
+    settings = AuthSettings(
+        data_dir=tmp_path,
+        users_url=identity.users.url,
+        service_secret=identity.secret,
+        rate_limit_storage="redis://127.0.0.1:6379/0",
+    )
+    assert _last_attempts_through_two_apps(settings) == [429, 429]
+
+
+def test_memory_throttles_of_two_apps_count_apart(identity: Identity, tmp_path: Path) -> None:
+    """With memory:// storage each app counts only its own attempts, as each process does."""
+    settings = AuthSettings(data_dir=tmp_path, users_url=identity.users.url, service_secret=identity.secret)
+    assert _last_attempts_through_two_apps(settings) == [401, 401]

@@ -20,17 +20,23 @@ class AppBuilder:
         settings_class: Callable[..., Any],
         defaults: dict[str, Any],
         prepare: Callable[[OpenAPI], None] | None = None,
+        before_create: Callable[[Any], None] | None = None,
     ) -> None:
-        """Remember how to build; `prepare` runs on every app built."""
+        """Remember how to build; `before_create` runs with the settings of every app before it is
+        built (a service's init-db), `prepare` on every app built."""
         self._create_app = create_app
         self._settings_class = settings_class
         self._defaults = defaults
         self._prepare = prepare
+        self._before_create = before_create
         self._apps: list[OpenAPI] = []
 
     def __call__(self, **overrides: Any) -> OpenAPI:
         """A new app with the defaults changed by `overrides`."""
-        app = self._create_app(self._settings_class(**{**self._defaults, **overrides}))
+        settings = self._settings_class(**{**self._defaults, **overrides})
+        if self._before_create is not None:
+            self._before_create(settings)
+        app = self._create_app(settings)
         if self._prepare is not None:
             self._prepare(app)
         self._apps.append(app)

@@ -11,6 +11,7 @@ from support.apps import AppBuilder
 from support.tokens import TestKeys
 from support.users import ADMIN_PASSWORD, ADMIN_USERNAME, SERVICE_SECRET, AppFactory, UserMaker
 from user_service import create_app
+from user_service.schema import init_database
 from user_service.settings import UserSettings
 
 
@@ -28,6 +29,7 @@ def make_app(database_url: str, test_keys: TestKeys, tmp_path: Path) -> Iterator
             "admin_username": ADMIN_USERNAME,
             "admin_password": ADMIN_PASSWORD,
         },
+        before_create=init_database,
     )
     yield builder
     builder.close_all()

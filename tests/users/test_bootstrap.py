@@ -2,16 +2,18 @@
 
 import re
 import stat
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from flask_openapi3.openapi import OpenAPI
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import create_engine, delete, inspect, text
+from sqlalchemy.pool import NullPool
 
-from support.users import ADMIN_PASSWORD, AppFactory
+from monty_common.lifecycle import close_app
+from support.commands import run_command, start_command
+from support.tokens import TestKeys
+from support.users import ADMIN_PASSWORD, SERVICE_SECRET, AppFactory
+from user_service import create_app
 from user_service.extensions import database
 from user_service.models import User
 from user_service.settings import UserSettings
@@ -103,18 +105,68 @@ def test_half_or_weak_admin_settings_are_refused(values: dict[str, str]) -> None
         UserSettings(**values)
 
 
-def test_servers_starting_at_once_make_one_admin(
-    make_app: AppFactory, capfd: pytest.CaptureFixture[str]
+def test_init_db_runs_at_once_make_one_admin(database_url: str, tmp_path: Path) -> None:
+    """`init-db` started at the same moment by several servers on a new database all succeed; one admin
+    is made and printed."""
+    env = {
+        "MONTY_DATABASE_URL": database_url,
+        "MONTY_DATA_DIR": str(tmp_path / "data"),
+        "MONTY_SERVICE_SECRET": SERVICE_SECRET,
+    }
+    runs = [start_command("user_service", "init-db", env) for _ in range(4)]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0] * 4, outputs
+    assert len(re.findall("first admin", "".join(outputs))) == 1
+    assert _rows(database_url, "SELECT username, roles FROM users") == [("admin", "admin")]
+
+
+def test_the_factory_creates_no_tables_and_no_admin(
+    database_url: str, tmp_path: Path, test_keys: TestKeys
 ) -> None:
-    """Apps built at the same moment on a new database all start, and only one admin is made and printed."""
-    barrier = threading.Barrier(4)
+    """create_app only binds the database: no migration, no admin, no password file."""
+    settings = UserSettings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        jwks_url=test_keys.jwks_url,
+        service_secret=SERVICE_SECRET,
+    )
+    close_app(create_app(settings))
+    assert _table_names(database_url) == []
+    assert not (tmp_path / "data" / "admin-password").exists()
 
-    def start(_number: int) -> OpenAPI:
-        barrier.wait()
-        return make_app(admin_username=None, admin_password=None)
 
-    with ThreadPoolExecutor(4) as pool:
-        apps = list(pool.map(start, range(4)))
-    assert len(re.findall("first admin", capfd.readouterr().out)) == 1
-    with apps[0].app_context(), database.session() as session:
-        assert session.scalars(select(User.username)).all() == ["admin"]
+def test_the_init_db_command_migrates_and_makes_the_first_admin(database_url: str, tmp_path: Path) -> None:
+    """`flask --app user_service init-db` takes its settings from the environment: schema and first admin."""
+    env = {
+        "MONTY_DATABASE_URL": database_url,
+        "MONTY_DATA_DIR": str(tmp_path / "data"),
+        "MONTY_SERVICE_SECRET": SERVICE_SECRET,
+        "MONTY_ADMIN_USERNAME": "Boss",
+        "MONTY_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    }
+    status, output = run_command("user_service", "init-db", env)
+    assert status == 0, output
+    assert _table_names(database_url) == ["alembic_version", "users"]
+    assert _rows(database_url, "SELECT username, roles FROM users") == [("Boss", "admin")]
+    # Run again, it finds everything done.
+    assert run_command("user_service", "init-db", env)[0] == 0
+    assert _rows(database_url, "SELECT username FROM users") == [("Boss",)]
+
+
+def _table_names(url: str) -> list[str]:
+    """The tables of the database at `url`, sorted."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        return sorted(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def _rows(url: str, query: str) -> list[tuple[object, ...]]:
+    """The rows `query` answers on the database at `url`."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(query))]
+    finally:
+        engine.dispose()

@@ -1,4 +1,4 @@
-"""The user service started as users start it, with two workers racing to prepare a new database."""
+"""The user service started as users start it: the database prepared once, then two workers serving it."""
 
 import re
 from pathlib import Path
@@ -10,7 +10,7 @@ from support.users import SERVICE_SECRET
 
 
 def test_two_workers_start_on_a_new_database(tmp_path: Path) -> None:
-    """Both workers migrate and bootstrap without failing; exactly one admin is created and printed."""
+    """The new database is migrated and given its admin before the workers start; one admin is printed."""
     server = start_service(
         "Microservices/UserMicroservice/app.py",
         {"MONTY_DATA_DIR": str(tmp_path), "MONTY_WORKERS": "2", "MONTY_SERVICE_SECRET": SERVICE_SECRET},

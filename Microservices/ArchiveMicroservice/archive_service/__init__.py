@@ -1,54 +1,45 @@
 """The archive service: a copy of every published message, kept in a database and served over HTTP.
 
 Two processes: the worker (worker.py) consumes the archive queue and stores messages; the API
-(app.py) lists and shows them. Both migrate the database at start, taking turns.
+(app.py) lists and shows them. The worker migrates the database when it starts; the API's
+`init-db` command does it before the API's workers start (app.py runs it).
 """
 
-from flask_openapi3.openapi import OpenAPI
-
 from archive_service import routes
-from archive_service.extensions import bearer, database
+from archive_service.extensions import database, token_verifier
 from archive_service.readiness import readiness
-from archive_service.schema import migrate
+from archive_service.schema import init_db_command
 from archive_service.settings import ArchiveSettings
-from monty_common.auth import TokenVerifier
-from monty_common.health import Readiness, health_blueprint
-from monty_common.logging_setup import configure_logging
-from monty_common.openapi_app import MontyOpenAPI, new_openapi_app
+from monty_common.auth import new_token_verifier
+from monty_common.health import health_blueprint
+from monty_common.openapi_app import MontyOpenAPI
+from monty_common.service_app import new_service_app
 
 
-def create_app(settings: ArchiveSettings | None = None) -> OpenAPI:
+def create_app(settings: ArchiveSettings | None = None) -> MontyOpenAPI:
     """Build the archive API from `settings` (read from the environment when not given)."""
     settings = settings or ArchiveSettings()
-    configure_logging(settings.log_level)
-    app = new_openapi_app(__name__, "MontyExchange archive service", "1.0.0")
-    app.extensions["monty.settings"] = settings
     # The API takes no bodies.
-    app.config["MAX_CONTENT_LENGTH"] = 1024
-    prepare_database(app, settings)
+    app = new_service_app(__name__, "MontyExchange archive service", settings, max_body_bytes=1024)
     register_extensions(app, settings)
-    register_blueprints(app)
+    register_blueprints(app, settings)
+    register_commands(app)
     return app
 
 
-def prepare_database(app: OpenAPI, settings: ArchiveSettings) -> None:
-    """Migrate the database (processes take turns), then bind it."""
-    database.init_app(app, migrate(settings))
+def register_extensions(app: MontyOpenAPI, settings: ArchiveSettings) -> None:
+    """Bind the database (it opens connections on first use) and the token verifier."""
+    database.init_app(app, settings.resolved_database_url())
+    token_verifier.init_app(app, new_token_verifier(settings))
 
 
-def register_extensions(app: OpenAPI, settings: ArchiveSettings) -> None:
-    """Bind the token verifier."""
-    bearer.init_app(app, TokenVerifier(settings.jwks_url, settings.jwt_issuer, settings.jwt_audience))
-
-
-def register_blueprints(app: MontyOpenAPI) -> None:
+def register_blueprints(app: MontyOpenAPI, settings: ArchiveSettings) -> None:
     """Mount the API and the health endpoints (/readyz also shows the archive lag)."""
-    settings: ArchiveSettings = app.extensions["monty.settings"]
-
-    def report() -> Readiness:
-        state = readiness(settings)
-        return Readiness(state.checks, {"archive_lag": state.archive_lag})
-
     app.register_api(routes.api)
     app.add_doc_hook(routes.link_listing_to_messages)
-    app.register_api(health_blueprint(report, settings.retry_after))
+    app.register_api(health_blueprint(lambda: readiness(settings)))
+
+
+def register_commands(app: MontyOpenAPI) -> None:
+    """Add `flask init-db`, which migrates the database."""
+    app.cli.add_command(init_db_command)

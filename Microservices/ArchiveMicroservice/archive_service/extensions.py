@@ -1,7 +1,8 @@
-"""The archive API's extensions, bound to an app in create_app."""
+"""The archive API's extensions, unbound: each app gets its own in create_app."""
 
-from monty_common.auth import BearerAuth
+from monty_common.auth import token_verifier
 from monty_common.database import Database
 
+__all__ = ["database", "token_verifier"]
+
 database = Database()
-bearer = BearerAuth()

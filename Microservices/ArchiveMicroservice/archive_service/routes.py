@@ -10,8 +10,8 @@ from flask_openapi3.types import ResponseDict
 from archive_service import queries
 from archive_service.api_models import MessageOut, MessagePageOut, MessagePath, MessagesQuery
 from archive_service.cursors import decode_cursor
-from archive_service.guards import with_roles
 from archive_service.rendering import message_response, page_response
+from monty_common.auth import guard
 from monty_common.openapi_app import problem_doc as problem
 
 api = APIBlueprint(
@@ -38,7 +38,7 @@ GUARDED: ResponseDict = {
     ),
     responses={**GUARDED, 200: MessagePageOut},
 )
-@with_roles("consumer")
+@guard("consumer")
 def list_messages(query: MessagesQuery) -> Response:
     """One page of archived messages."""
     cursor = decode_cursor(query.cursor) if query.cursor else None
@@ -52,7 +52,7 @@ def list_messages(query: MessagesQuery) -> Response:
     operation_id="getArchivedMessage",
     responses={**GUARDED, 200: MessageOut, 404: problem("No archived message has this id.")},
 )
-@with_roles("consumer")
+@guard("consumer")
 def get_message(path: MessagePath) -> Response:
     """The archived message."""
     return message_response(queries.get_message(path.message_id))

@@ -8,7 +8,7 @@ from types import FrameType
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from archive_service.schema import migrate
+from archive_service.schema import init_database
 from archive_service.settings import ArchiveSettings
 from archive_service.worker import ArchiveWorker
 from monty_common.backoff import Backoff
@@ -39,16 +39,17 @@ class StopFlag:
             worker.stop()
 
 
-def migrate_when_reachable(settings: ArchiveSettings, stop: StopFlag) -> str | None:
-    """Migrate the database, retrying with capped backoff while it is unreachable; None if stopped."""
+def migrate_when_reachable(settings: ArchiveSettings, stop: StopFlag) -> bool:
+    """Migrate the database, retrying with capped backoff while it is unreachable; False if stopped."""
     backoff = Backoff()
     while not stop.is_set:
         try:
-            return migrate(settings)
+            init_database(settings)
+            return True
         except SQLAlchemyError as error:
             log.warning("database unreachable, retrying the migration", extra={"error": type(error).__name__})
         time.sleep(backoff.next_delay())
-    return None
+    return False
 
 
 def run_worker(settings: ArchiveSettings) -> int:
@@ -56,10 +57,10 @@ def run_worker(settings: ArchiveSettings) -> int:
     configure_logging(settings.log_level)
     stop = StopFlag()
     stop.install()
-    url = migrate_when_reachable(settings, stop)
-    if url is None:
+    # One process: it migrates for itself, as `init-db` does for the API's server.
+    if not migrate_when_reachable(settings, stop):
         return 0
-    engine = make_engine(url)
+    engine = make_engine(settings.resolved_database_url())
     try:
         worker = ArchiveWorker(settings, sessionmaker(engine, expire_on_commit=False))
         stop.listeners.append(worker)

@@ -1,49 +1,43 @@
 """The auth service: logs users in through the user service and issues signed access tokens."""
 
-from flask_openapi3.openapi import OpenAPI
-
 from auth_service import signing_key
-from auth_service.routes import api
+from auth_service.extensions import issuer, key_set, users
+from auth_service.routes import auth_blueprint
 from auth_service.settings import AuthSettings
-from auth_service.throttling import init_throttling
+from auth_service.throttling import init_throttling, login_limits
 from auth_service.tokens import TokenIssuer
 from auth_service.users_client import UsersClient
 from monty_common.health import health_blueprint
-from monty_common.logging_setup import configure_logging
-from monty_common.openapi_app import new_openapi_app
+from monty_common.openapi_app import MontyOpenAPI
+from monty_common.service_app import new_service_app
 from monty_common.service_secret import read_or_create_secret
 
 
-def create_app(settings: AuthSettings | None = None) -> OpenAPI:
+def create_app(settings: AuthSettings | None = None) -> MontyOpenAPI:
     """Build the auth app from `settings` (read from the environment when not given)."""
     settings = settings or AuthSettings()
-    configure_logging(settings.log_level)
-    app = new_openapi_app(__name__, "MontyExchange auth service", "1.0.0")
-    app.extensions["monty.settings"] = settings
     # A login is a few hundred bytes; nothing larger is read or parsed.
-    app.config["MAX_CONTENT_LENGTH"] = 8 * 1024
+    app = new_service_app(__name__, "MontyExchange auth service", settings, max_body_bytes=8 * 1024)
     register_extensions(app, settings)
-    register_blueprints(app, settings)
+    register_blueprints(app)
     return app
 
 
-def register_extensions(app: OpenAPI, settings: AuthSettings) -> None:
-    """Load the signing keys, the user-service client and the throttle."""
+def register_extensions(app: MontyOpenAPI, settings: AuthSettings) -> None:
+    """Load the signing keys, bind the issuer, the key set, the user-service client and the throttle."""
     if settings.signing_key_file is None:
         current = signing_key.load_or_create(settings.data_dir / "jwt-signing-key.pem")
     else:
         current = signing_key.load(settings.signing_key_file)
     previous = [signing_key.load(path) for path in settings.previous_signing_key_files]
-    app.extensions["monty.issuer"] = TokenIssuer(
-        current, settings.jwt_issuer, settings.jwt_audience, settings.token_ttl
-    )
-    app.extensions["monty.jwks"] = signing_key.jwks(current, previous)
+    issuer.init_app(app, TokenIssuer(current, settings.jwt_issuer, settings.jwt_audience, settings.token_ttl))
+    key_set.init_app(app, signing_key.jwks(current, previous))
     secret = settings.service_secret or read_or_create_secret(settings.data_dir / "service-secret")
-    app.extensions["monty.users"] = UsersClient(settings.users_url, secret, settings.users_timeout)
+    users.init_app(app, UsersClient(settings.users_url, secret, settings.users_timeout))
     init_throttling(app, settings)
 
 
-def register_blueprints(app: OpenAPI, settings: AuthSettings) -> None:
-    """Mount the API and the health endpoints."""
-    app.register_api(api)
-    app.register_api(health_blueprint(lambda: {"signing_key": "ok"}, 2))
+def register_blueprints(app: MontyOpenAPI) -> None:
+    """Mount the API, its logins throttled by the app's limiter, and the health endpoints."""
+    app.register_api(auth_blueprint(login_limits(app)))
+    app.register_api(health_blueprint(lambda: {"signing_key": "ok"}))

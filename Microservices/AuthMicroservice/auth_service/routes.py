@@ -1,26 +1,21 @@
 """HTTP routes of the auth service: POST /auth/token and GET /.well-known/jwks.json."""
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
 
-from auth_service.throttling import (
-    account_address_key,
-    account_key,
-    limiter,
-    per_account_address_limit,
-    per_account_limit,
-    per_address_limit,
-)
-from auth_service.tokens import TokenIssuer
-from auth_service.users_client import UsersClient, UsersUnavailable
+from auth_service.extensions import issuer, key_set, users
+from auth_service.settings import AuthSettings
+from auth_service.users_client import UsersUnavailable
 from monty_common.openapi_app import problem_doc
 from monty_common.problems import ProblemError
+from monty_common.service_app import current_settings
 
-api = APIBlueprint("auth", __name__, abp_tags=[Tag(name="auth", description="Access tokens")])
+View = Callable[..., Any]
 
 
 class Credentials(BaseModel):
@@ -38,7 +33,6 @@ class TokenAnswer(BaseModel):
     expires_in: int
 
 
-@api.before_request
 def _body_is_an_object() -> None:
     """Only a JSON object is a login: a JSON string holding one would dodge the per-account limits."""
     if request.method == "POST" and not isinstance(request.get_json(silent=True), dict):
@@ -48,33 +42,18 @@ def _body_is_an_object() -> None:
 INVALID = ProblemError(401, "invalid-credentials", "Invalid Credentials", "Invalid username or password.")
 
 
-@api.post(
-    "/auth/token",
-    summary="Log in: trade a username and password for an access token",
-    responses={
-        200: TokenAnswer,
-        400: problem_doc("The body is not a JSON object with username and password."),
-        401: problem_doc("Invalid username or password (the same answer for an unknown user)."),
-        429: problem_doc("Too many login attempts for this account or from this address.", True),
-        503: problem_doc("The user service is unavailable.", True),
-    },
-)
-@limiter.limit(per_account_address_limit, key_func=account_address_key)
-@limiter.limit(per_account_limit, key_func=account_key)
-@limiter.limit(per_address_limit)
 def issue_token(body: Credentials) -> Any:
     """Check the credentials with the user service and answer a signed token."""
-    users: UsersClient = current_app.extensions["monty.users"]
-    issuer: TokenIssuer = current_app.extensions["monty.issuer"]
     try:
-        user = users.verify(body.username, body.password)
+        user = users.get().verify(body.username, body.password)
     except UsersUnavailable as error:
+        retry_after = str(current_settings(AuthSettings).retry_after)
         raise ProblemError(
-            503, "users-unavailable", "User Service Unavailable", str(error), {"Retry-After": "2"}
+            503, "users-unavailable", "User Service Unavailable", str(error), {"Retry-After": retry_after}
         ) from None
     if user is None:
         raise INVALID
-    token = issuer.issue(user.id, user.username, user.roles)
+    token = issuer.get().issue(user.id, user.username, user.roles)
     answer = jsonify(TokenAnswer(access_token=token.access_token, expires_in=token.expires_in).model_dump())
     answer.headers["Cache-Control"] = "no-store"
     return answer
@@ -97,13 +76,34 @@ class KeySet(BaseModel):
     keys: list[PublicKey]
 
 
-@api.get(
-    "/.well-known/jwks.json",
-    summary="The public keys that verify access tokens",
-    responses={200: KeySet},
-)
 def jwks() -> Response:
     """The JWKS, cacheable for five minutes."""
-    answer = jsonify(current_app.extensions["monty.jwks"])
+    answer = jsonify(key_set.get())
     answer.headers["Cache-Control"] = "public, max-age=300"
     return answer
+
+
+def auth_blueprint(login_limits: Callable[[View], View]) -> APIBlueprint:
+    """The login, counted by `login_limits` (the app's own limiter), and the JWKS.
+
+    Built for each app, since each app has its own limiter to apply to the login view.
+    """
+    api = APIBlueprint("auth", __name__, abp_tags=[Tag(name="auth", description="Access tokens")])
+    api.before_request(_body_is_an_object)
+    api.post(
+        "/auth/token",
+        summary="Log in: trade a username and password for an access token",
+        responses={
+            200: TokenAnswer,
+            400: problem_doc("The body is not a JSON object with username and password."),
+            401: problem_doc("Invalid username or password (the same answer for an unknown user)."),
+            429: problem_doc("Too many login attempts for this account or from this address.", True),
+            503: problem_doc("The user service is unavailable.", True),
+        },
+    )(login_limits(issue_token))
+    api.get(
+        "/.well-known/jwks.json",
+        summary="The public keys that verify access tokens",
+        responses={200: KeySet},
+    )(jwks)
+    return api

@@ -1,13 +1,16 @@
-"""The exchange's broker links, bound to an app in init_app."""
+"""The exchange's extensions, unbound: each app gets its own in create_app; read them through `get`."""
 
+import threading
 import time
 from dataclasses import dataclass
 
-from flask import Flask, current_app
-
+from exchange_service.message_schema import MessageSchema
 from exchange_service.settings import ExchangeSettings
+from monty_common.auth import token_verifier
 from monty_common.broker import BrokerUnavailable, ConfirmedPublisher, MessageGetter, Topology
-from monty_common.lifecycle import on_close
+from monty_common.extension import Extension
+
+__all__ = ["BrokerLinks", "broker", "message_schema", "new_broker_links", "token_verifier", "wait_slots"]
 
 SERVICE_NAME = "exchange"
 
@@ -39,26 +42,17 @@ class BrokerLinks:
         return checks
 
 
-class ExchangeBroker:
-    """Flask extension owning the broker links of each app."""
-
-    key = "monty.broker"
-
-    def init_app(self, app: Flask, settings: ExchangeSettings) -> None:
-        """Create the app's links; they connect on first use, after the server forks."""
-        topology = Topology(settings.exchange, settings.queue, settings.routing_key)
-        links = BrokerLinks(
-            publisher=ConfirmedPublisher(settings, topology, SERVICE_NAME),
-            getter=MessageGetter(settings, topology, SERVICE_NAME),
-        )
-        app.extensions[self.key] = links
-        on_close(app, links.close)
-
-    @property
-    def links(self) -> BrokerLinks:
-        """The current app's links."""
-        links: BrokerLinks = current_app.extensions[self.key]
-        return links
+def new_broker_links(settings: ExchangeSettings) -> BrokerLinks:
+    """The links to the configured exchange and queue; they connect on first use, after the server forks."""
+    topology = Topology(settings.exchange, settings.queue, settings.routing_key)
+    return BrokerLinks(
+        publisher=ConfirmedPublisher(settings, topology, SERVICE_NAME),
+        getter=MessageGetter(settings, topology, SERVICE_NAME),
+    )
 
 
-broker = ExchangeBroker()
+broker = Extension[BrokerLinks]("monty.broker")
+# The compiled MONTY_MESSAGE_SCHEMA, or None when any JSON value may be published.
+message_schema = Extension[MessageSchema | None]("monty.message_schema")
+# Taken by each request that waits for messages (see waiting.py).
+wait_slots = Extension[threading.BoundedSemaphore]("monty.wait_slots")

@@ -11,7 +11,6 @@ import jsonschema_rs
 from monty_common.problems import ProblemError
 from monty_common.strict_json import reject_constant
 
-EXTENSION_KEY = "monty.message_schema"
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 MAX_LISTED_ERRORS = 20
 MAX_REASON_CHARS = 300

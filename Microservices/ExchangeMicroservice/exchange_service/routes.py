@@ -1,15 +1,13 @@
 """HTTP routes of the exchange: POST /Message and GET /Consume."""
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 
 from exchange_service.api_models import BatchConsumeQuery, BatchPublished, ConsumeQuery, Published, TakenBatch
-from exchange_service.extensions import broker
+from exchange_service.extensions import broker, message_schema
 from exchange_service.json_batch import BatchLimits, read_json_batch
 from exchange_service.json_body import exact_value, read_json_body, read_json_value
-from exchange_service.message_schema import EXTENSION_KEY as MESSAGE_SCHEMA_KEY
-from exchange_service.message_schema import MessageSchema
 from exchange_service.messaging import (
     message_headers,
     publish_batch,
@@ -19,12 +17,13 @@ from exchange_service.messaging import (
 from exchange_service.rendering import batch_json, publish_result
 from exchange_service.settings import ExchangeSettings
 from exchange_service.waiting import take_waiting
-from monty_common.auth import current_principal, require_roles
+from monty_common.auth import current_principal, guard
 from monty_common.broker import BrokerUnavailable, Delivery, PublishRejected
 from monty_common.broker.problems import broker_problem
 from monty_common.envelope import Envelope
 from monty_common.openapi_app import header_doc as header
 from monty_common.openapi_app import problem_doc as problem
+from monty_common.service_app import current_settings
 
 EMPTY_QUEUE_SENTENCE = "There are no Available Messages to Consume."
 QUEUE_EMPTY_HEADER = "Monty-Queue-Empty"
@@ -47,15 +46,9 @@ TOO_MANY_WAITING = problem(
 )
 
 
-def _settings() -> ExchangeSettings:
-    """The current app's settings."""
-    settings: ExchangeSettings = current_app.extensions["monty.settings"]
-    return settings
-
-
 def _read_message(limit: int) -> bytes:
     """The request's JSON body, checked against the message schema when one is set."""
-    schema: MessageSchema | None = current_app.extensions[MESSAGE_SCHEMA_KEY]
+    schema = message_schema.get()
     if schema is None:
         return read_json_body(request, limit)
     body, value = read_json_value(request, limit)
@@ -88,13 +81,13 @@ def _read_message(limit: int) -> bytes:
     },
     security=[{"bearer": []}],
 )
-@require_roles("producer")
+@guard("producer")
 def post_message() -> tuple[dict[str, str], int]:
     """Publish the body and answer with its message_id once the broker has confirmed it."""
-    settings = _settings()
+    settings = current_settings(ExchangeSettings)
     body = _read_message(settings.max_body_bytes)
     try:
-        message = publish_confirmed(broker.links.publisher, body, current_principal())
+        message = publish_confirmed(broker.get().publisher, body, current_principal())
     except (BrokerUnavailable, PublishRejected) as error:
         raise broker_problem(error, settings.retry_after) from error
     published = Published(
@@ -141,7 +134,7 @@ def post_message() -> tuple[dict[str, str], int]:
     },
     security=[{"bearer": []}],
 )
-@require_roles("consumer")
+@guard("consumer")
 def consume(query: ConsumeQuery) -> Response:
     """Take one message, or say that there is none (after waiting, if asked to)."""
     taken = _take(1, query.wait)
@@ -157,9 +150,9 @@ def consume(query: ConsumeQuery) -> Response:
 def _take(limit: int, wait: int) -> list[Delivery]:
     """Up to `limit` messages, waiting up to `wait` seconds for the first; 503 if the broker fails."""
     try:
-        return take_waiting(lambda seconds: take_messages(broker.links.getter, limit, seconds), wait)
+        return take_waiting(lambda seconds: take_messages(broker.get().getter, limit, seconds), wait)
     except BrokerUnavailable as error:
-        raise broker_problem(error, _settings().retry_after) from error
+        raise broker_problem(error, current_settings(ExchangeSettings).retry_after) from error
 
 
 @api.get(
@@ -174,7 +167,7 @@ def _take(limit: int, wait: int) -> list[Delivery]:
     responses={200: TakenBatch, 401: UNAUTHORIZED, 403: FORBIDDEN, 429: TOO_MANY_WAITING, 503: UNAVAILABLE},
     security=[{"bearer": []}],
 )
-@require_roles("consumer")
+@guard("consumer")
 def consume_batch(query: BatchConsumeQuery) -> Response:
     """Take up to max messages as one JSON answer."""
     return Response(batch_json(_take(query.max, query.wait)), 200, mimetype="application/json")
@@ -211,18 +204,18 @@ def consume_batch(query: BatchConsumeQuery) -> Response:
     },
     security=[{"bearer": []}],
 )
-@require_roles("producer")
+@guard("producer")
 def post_messages() -> Response:
     """Publish every message of the batch and answer each one's outcome."""
-    settings = _settings()
+    settings = current_settings(ExchangeSettings)
     limits = BatchLimits(settings.max_batch_bytes, settings.max_batch_messages, settings.max_body_bytes)
     bodies = read_json_batch(request, limits)
-    schema: MessageSchema | None = current_app.extensions[MESSAGE_SCHEMA_KEY]
+    schema = message_schema.get()
     if schema is not None:
         for index, body in enumerate(bodies):
             schema.check(exact_value(body), [index])
     try:
-        outcomes = publish_batch(broker.links.publisher, bodies, current_principal())
+        outcomes = publish_batch(broker.get().publisher, bodies, current_principal())
     except BrokerUnavailable as error:
         raise broker_problem(error, settings.retry_after) from error
     results = [publish_result(outcome, settings.retry_after) for outcome in outcomes]

@@ -4,27 +4,24 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, current_app
-
+from exchange_service.extensions import wait_slots
 from monty_common.problems import ProblemError
-
-KEY = "monty.wait_slots"
-# Seconds a refused waiter is told to wait before asking again.
-RETRY_AFTER = 1
+from monty_common.service_app import current_settings
+from monty_common.settings import ServiceSettings
 
 T = TypeVar("T")
 
 
-def init_wait_slots(app: Flask, threads: int) -> None:
+def new_wait_slots(threads: int) -> threading.BoundedSemaphore:
     """Let at most half the process's request threads wait, so waiting consumers never starve publishers."""
-    app.extensions[KEY] = threading.BoundedSemaphore(max(1, threads // 2))
+    return threading.BoundedSemaphore(max(1, threads // 2))
 
 
 def take_waiting(take: Callable[[float], list[T]], wait: int) -> list[T]:
     """`take(wait)` in a waiting slot; with none free, take what is there now, or 429 if that is nothing."""
     if wait <= 0:
         return take(0.0)
-    slots: threading.BoundedSemaphore = current_app.extensions[KEY]
+    slots = wait_slots.get()
     if not slots.acquire(blocking=False):
         taken = take(0.0)
         if taken:
@@ -35,7 +32,7 @@ def take_waiting(take: Callable[[float], list[T]], wait: int) -> list[T]:
             "Too Many Waiting Requests",
             "The queue is empty and this server already holds as many waiting requests as it lets wait; "
             "ask again after Retry-After seconds.",
-            {"Retry-After": str(RETRY_AFTER)},
+            {"Retry-After": str(current_settings(ServiceSettings).retry_after)},
         )
     try:
         return take(float(wait))

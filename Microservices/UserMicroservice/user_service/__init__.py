@@ -1,60 +1,44 @@
 """The user service: the system of record for users, their passwords and roles."""
 
-from pathlib import Path
-
-from flask_openapi3.openapi import OpenAPI
-
-from monty_common.auth import TokenVerifier
-from monty_common.database import upgrade_schema
+from monty_common.auth import new_token_verifier
 from monty_common.health import health_blueprint
-from monty_common.logging_setup import configure_logging
-from monty_common.openapi_app import new_openapi_app
-from monty_common.startup_lock import startup_lock
+from monty_common.openapi_app import MontyOpenAPI
+from monty_common.service_app import new_service_app
 from user_service import admin_routes, internal_routes, self_routes
-from user_service.bootstrap import ensure_admin
-from user_service.extensions import bearer, database, service_secret
-from user_service.readiness import database_readiness
+from user_service.extensions import database, service_secret, token_verifier
 from user_service.route_docs import SECURITY_SCHEMES
+from user_service.schema import init_db_command
 from user_service.settings import UserSettings
 
-MIGRATIONS = Path(__file__).parent / "migrations"
 
-
-def create_app(settings: UserSettings | None = None) -> OpenAPI:
+def create_app(settings: UserSettings | None = None) -> MontyOpenAPI:
     """Build the user app from `settings` (read from the environment when not given)."""
     settings = settings or UserSettings()
-    configure_logging(settings.log_level)
-    app = new_openapi_app(__name__, "MontyExchange user service", "1.0.0")
-    app.security_schemes = {**(app.security_schemes or {}), **SECURITY_SCHEMES}
-    app.extensions["monty.settings"] = settings
     # Users and passwords are small; nothing larger is read or parsed.
-    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024
-    prepare_database(app, settings)
+    app = new_service_app(__name__, "MontyExchange user service", settings, max_body_bytes=16 * 1024)
+    app.security_schemes = {**(app.security_schemes or {}), **SECURITY_SCHEMES}
     register_extensions(app, settings)
-    register_blueprints(app, settings)
+    register_blueprints(app)
+    register_commands(app)
     return app
 
 
-def prepare_database(app: OpenAPI, settings: UserSettings) -> None:
-    """Migrate and bind the database, then make sure it holds an admin; processes take turns."""
-    url = settings.resolved_database_url()
-    with startup_lock(settings.data_dir, "users-startup"):
-        upgrade_schema(url, MIGRATIONS)
-        database.init_app(app, url)
-        with app.app_context():
-            ensure_admin(settings)
-
-
-def register_extensions(app: OpenAPI, settings: UserSettings) -> None:
-    """Bind the token verifier and the service secret."""
-    bearer.init_app(app, TokenVerifier(settings.jwks_url, settings.jwt_issuer, settings.jwt_audience))
+def register_extensions(app: MontyOpenAPI, settings: UserSettings) -> None:
+    """Bind the database (it opens connections on first use), the token verifier and the service secret."""
+    database.init_app(app, settings.resolved_database_url())
+    token_verifier.init_app(app, new_token_verifier(settings))
     service_secret.init_app(app, settings.resolved_service_secret())
 
 
-def register_blueprints(app: OpenAPI, settings: UserSettings) -> None:
+def register_blueprints(app: MontyOpenAPI) -> None:
     """Mount the API and the health endpoints."""
     # /users/me is a static path, which Werkzeug matches before /users/<uuid:user_id> in any order.
     app.register_api(self_routes.api)
     app.register_api(admin_routes.api)
     app.register_api(internal_routes.api)
-    app.register_api(health_blueprint(database_readiness, settings.retry_after))
+    app.register_api(health_blueprint(database.readiness))
+
+
+def register_commands(app: MontyOpenAPI) -> None:
+    """Add `flask init-db`, which migrates the database and makes the first admin."""
+    app.cli.add_command(init_db_command)

@@ -17,6 +17,7 @@ from user_service.api_models import (
     UserPath,
 )
 from user_service.guards import admin_only
+from user_service.models import User
 from user_service.route_docs import BEARER, GUARDED, LAST_ADMIN, NO_CONTENT, ONE_USER
 from user_service.user_rules import ADMIN
 
@@ -25,6 +26,11 @@ api = APIBlueprint(
 )
 
 JSON = dict[str, object]
+
+
+def _shown(user: User) -> JSON:
+    """The user as the API shows it."""
+    return UserOut.model_validate(user).model_dump(mode="json")
 
 
 def _not_own_account(path: UserPath) -> None:
@@ -42,7 +48,7 @@ def _not_own_account(path: UserPath) -> None:
 def create_user(body: NewUser) -> tuple[JSON, int, dict[str, str]]:
     """Create a user and answer it with its Location."""
     user = accounts.create_user(body.username, body.password, body.roles)
-    return UserOut.of(user).model_dump(mode="json"), 201, {"Location": f"/users/{user.id}"}
+    return _shown(user), 201, {"Location": f"/users/{user.id}"}
 
 
 @api.get(
@@ -55,15 +61,14 @@ def create_user(body: NewUser) -> tuple[JSON, int, dict[str, str]]:
 def list_users(query: PageQuery) -> JSON:
     """One page of users."""
     page = accounts.list_users(query.limit, query.after)
-    out = UserPageOut(items=[UserOut.of(user) for user in page.items], next_cursor=page.next_cursor)
-    return out.model_dump(mode="json")
+    return UserPageOut.model_validate(page, from_attributes=True).model_dump(mode="json")
 
 
 @api.get("/users/<uuid:user_id>", summary="Get a user", responses={**ONE_USER, 200: UserOut})
 @admin_only
 def get_user(path: UserPath) -> JSON:
     """The user."""
-    return UserOut.of(accounts.get_user(str(path.user_id))).model_dump(mode="json")
+    return _shown(accounts.get_user(str(path.user_id)))
 
 
 @api.put(
@@ -76,7 +81,7 @@ def set_roles(path: UserPath, body: RolesUpdate) -> JSON:
     """Replace the user's roles."""
     if ADMIN not in body.roles:
         _not_own_account(path)
-    return UserOut.of(accounts.set_roles(str(path.user_id), body.roles)).model_dump(mode="json")
+    return _shown(accounts.set_roles(str(path.user_id), body.roles))
 
 
 @api.post(
@@ -89,14 +94,14 @@ def set_roles(path: UserPath, body: RolesUpdate) -> JSON:
 def disable_user(path: UserPath) -> JSON:
     """Disable the user."""
     _not_own_account(path)
-    return UserOut.of(accounts.set_disabled(str(path.user_id), True)).model_dump(mode="json")
+    return _shown(accounts.set_disabled(str(path.user_id), True))
 
 
 @api.post("/users/<uuid:user_id>/enable", summary="Enable a user", responses={**ONE_USER, 200: UserOut})
 @admin_only
 def enable_user(path: UserPath) -> JSON:
     """Enable the user again."""
-    return UserOut.of(accounts.set_disabled(str(path.user_id), False)).model_dump(mode="json")
+    return _shown(accounts.set_disabled(str(path.user_id), False))
 
 
 @api.put(

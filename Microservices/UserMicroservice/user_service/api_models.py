@@ -1,13 +1,13 @@
 """Models of the user service's requests and answers, for validation and the OpenAPI document."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from monty_common.query_model import ParameterModel
-from user_service.models import User
 from user_service.user_rules import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_PATTERN, Role
 
 
@@ -72,6 +72,9 @@ class PageQuery(ParameterModel):
 class UserOut(BaseModel):
     """A user as the API shows it: never a password or its hash."""
 
+    # Built from a User (UserOut.model_validate(user)) by reading the attributes named here.
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     username: str
     roles: list[str] = Field(description="Sorted role names.")
@@ -79,17 +82,11 @@ class UserOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @field_validator("roles", mode="before")
     @classmethod
-    def of(cls, user: User) -> "UserOut":
-        """The public view of `user`."""
-        return cls(
-            id=user.id,
-            username=user.username,
-            roles=sorted(user.roles),
-            disabled=user.disabled,
-            created_at=user.created_at,
-            updated_at=user.updated_at,
-        )
+    def _sorted(cls, roles: Iterable[str]) -> list[str]:
+        """A user holds a set of roles; the API lists them in order."""
+        return sorted(roles)
 
 
 class UserPageOut(BaseModel):

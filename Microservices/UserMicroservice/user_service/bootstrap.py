@@ -1,4 +1,4 @@
-"""The first admin, created at start when the database has none."""
+"""The first admin, created by init-db when the database has none."""
 
 import os
 import secrets
@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from user_service.accounts import has_role
-from user_service.extensions import database
 from user_service.models import User
 from user_service.passwords import hash_password
 from user_service.settings import UserSettings
@@ -19,18 +19,18 @@ DEFAULT_ADMIN = "admin"
 PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
 
 
-def _admin_exists() -> bool:
+def _admin_exists(sessions: sessionmaker[Session]) -> bool:
     """Whether any user holds the admin role."""
-    with database.session() as session:
+    with sessions.begin() as session:
         return session.scalar(select(User.id).where(has_role(ADMIN)).limit(1)) is not None
 
 
-def _insert_admin(username: str, password: str) -> bool:
+def _insert_admin(sessions: sessionmaker[Session], username: str, password: str) -> bool:
     """Create the admin; False if another process created a user of that name first."""
     user = User(username=username, username_key=username_key(username), password_hash=hash_password(password))
     user.roles = frozenset({ADMIN})
     try:
-        with database.session() as session:
+        with sessions.begin() as session:
             session.add(user)
     except IntegrityError:
         return False
@@ -45,20 +45,20 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def ensure_admin(settings: UserSettings) -> None:
-    """Create the first admin unless an admin exists; safe when several workers start at once.
+def ensure_admin(settings: UserSettings, sessions: sessionmaker[Session]) -> None:
+    """Create the first admin unless an admin exists; safe when several servers start at once.
 
     It is named by MONTY_ADMIN_USERNAME and MONTY_ADMIN_PASSWORD, or else called `admin` with a
     random password that is saved to data_dir/admin-password and printed once.
     """
-    if _admin_exists():
+    if _admin_exists(sessions):
         return
     if settings.admin_username is not None and settings.admin_password is not None:
-        created = _insert_admin(settings.admin_username, settings.admin_password)
+        created = _insert_admin(sessions, settings.admin_username, settings.admin_password)
         username = settings.admin_username
     else:
         password = secrets.token_urlsafe(18)
-        created = _insert_admin(DEFAULT_ADMIN, password)
+        created = _insert_admin(sessions, DEFAULT_ADMIN, password)
         username = DEFAULT_ADMIN
         if created:
             path = settings.data_dir / PASSWORD_FILE
@@ -68,7 +68,7 @@ def ensure_admin(settings: UserSettings) -> None:
                 f"MontyExchange first admin: username={username} password={password} (saved to {path})",
                 flush=True,
             )
-    if not created and not _admin_exists():
+    if not created and not _admin_exists(sessions):
         raise RuntimeError(
             f"cannot create the first admin: a user named {username!r} exists without the admin role"
         )

@@ -1,9 +1,10 @@
-"""The user service's extensions, bound to an app in create_app."""
+"""The user service's extensions, unbound: each app gets its own in create_app."""
 
-from monty_common.auth import BearerAuth
+from monty_common.auth import token_verifier
 from monty_common.database import Database
-from user_service.guards import ServiceSecret
+from monty_common.service_secret import ServiceSecret
+
+__all__ = ["database", "service_secret", "token_verifier"]
 
 database = Database()
-bearer = BearerAuth()
-service_secret = ServiceSecret()
+service_secret = ServiceSecret("monty.service_secret")

@@ -3,12 +3,11 @@
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 
-from monty_common.auth import current_principal
+from monty_common.auth import current_principal, guard
 from monty_common.openapi_app import problem_doc as problem
 from user_service import accounts
 from user_service.account_problems import account_gone
 from user_service.api_models import PasswordChange, UserOut
-from user_service.guards import with_roles
 from user_service.models import User
 from user_service.route_docs import BEARER, INVALID, NO_CONTENT
 
@@ -27,10 +26,10 @@ def _me() -> User:
 
 
 @api.get("/users/me", summary="My profile", responses={200: UserOut, 401: GONE})
-@with_roles()
+@guard()
 def get_me() -> dict[str, object]:
     """The signed-in user."""
-    return UserOut.of(_me()).model_dump(mode="json")
+    return UserOut.model_validate(_me()).model_dump(mode="json")
 
 
 @api.put(
@@ -38,7 +37,7 @@ def get_me() -> dict[str, object]:
     summary="Change my password",
     responses={204: NO_CONTENT, 400: INVALID, 401: GONE, 403: problem("old_password is not correct.")},
 )
-@with_roles()
+@guard()
 def change_my_password(body: PasswordChange) -> tuple[str, int]:
     """Change the signed-in user's password, given the current one."""
     accounts.change_own_password(_me().id, body.old_password, body.new_password)

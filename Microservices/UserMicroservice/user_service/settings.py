@@ -21,7 +21,6 @@ class UserSettings(ServiceSettings, TokenSettings, ServiceSecretSettings):
     admin_password: str | None = Field(
         None, min_length=PASSWORD_MIN, max_length=PASSWORD_MAX, description="First admin's password."
     )
-    retry_after: int = Field(2, ge=1, le=3600, description="Retry-After seconds sent with 503 answers.")
 
     @model_validator(mode="after")
     def _admin_given_whole(self) -> Self:

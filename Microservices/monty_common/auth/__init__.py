@@ -1,14 +1,17 @@
 """Bearer tokens: verifying them locally against the auth service's JWKS, and guarding routes."""
 
-from monty_common.auth.bearer import BearerAuth, current_principal, require_roles
+from monty_common.auth.bearer import current_principal, new_token_verifier, token_verifier
+from monty_common.auth.guards import check_then_validate, guard
 from monty_common.auth.verifier import InvalidToken, KeysUnavailable, Principal, TokenVerifier
 
 __all__ = [
-    "BearerAuth",
     "InvalidToken",
     "KeysUnavailable",
     "Principal",
     "TokenVerifier",
+    "check_then_validate",
     "current_principal",
-    "require_roles",
+    "guard",
+    "new_token_verifier",
+    "token_verifier",
 ]

@@ -1,19 +1,10 @@
-"""Create the users table.
-
-Revision ID: 0001
-Revises:
-Create Date: 2025-01-01
-"""
-
-from collections.abc import Sequence
+"""Create the users table."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0001"
-down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+# The first revision (see monty_common.migration_runner).
+revision, down_revision = "0001", None
 
 
 def upgrade() -> None:

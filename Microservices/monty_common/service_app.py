@@ -1,0 +1,34 @@
+"""What every service's create_app starts with: logging, the OpenAPI app, its settings, a body cap."""
+
+from typing import TypeVar
+
+from monty_common.extension import Extension
+from monty_common.logging_setup import configure_logging
+from monty_common.openapi_app import MontyOpenAPI, new_openapi_app
+from monty_common.settings import ServiceSettings
+
+S = TypeVar("S", bound=ServiceSettings)
+
+API_VERSION = "1.0.0"
+
+service_settings = Extension[ServiceSettings]("monty.settings")
+
+
+def new_service_app(
+    import_name: str, title: str, settings: ServiceSettings, max_body_bytes: int
+) -> MontyOpenAPI:
+    """An app documented as `title`, holding `settings`, refusing bodies over `max_body_bytes`."""
+    configure_logging(settings.log_level)
+    app = new_openapi_app(import_name, title, API_VERSION)
+    # Werkzeug refuses a larger body (413) before any view reads it.
+    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
+    service_settings.init_app(app, settings)
+    return app
+
+
+def current_settings(settings_class: type[S]) -> S:
+    """The current app's settings, which must be a `settings_class`."""
+    settings = service_settings.get()
+    if not isinstance(settings, settings_class):
+        raise TypeError(f"the app holds {type(settings).__name__}, not {settings_class.__name__}")
+    return settings
