@@ -237,3 +237,32 @@ def test_producers_are_stored_as_the_exchange_shows_them(
     wait_until(lambda: len(archived_rows(database_url)) == 2, 20, "both messages archived")
     producers = {row["message_id"]: row["producer"] for row in archived_rows(database_url)}
     assert producers == {"accented": "Zo\u00eb", "undecodable": None}
+
+
+def test_hostile_metadata_is_stored_or_dead_lettered_never_stalls_the_worker(
+    start_worker: WorkerStarter,
+    publisher: DirectPublisher,
+    postgres_url: str,
+    amqp_url: str,
+    archive_names: ArchiveNames,
+) -> None:
+    """Properties no producer of ours would set neither crash the worker nor hold up what follows
+    (on PostgreSQL, which refuses NUL in text): usable ones are stored, the rest dead-lettered."""
+    worker = start_worker(postgres_url)
+    hostile = {
+        "bad-media-type": pika.BasicProperties(message_id="bad-media-type", content_type=b"\xff/\xfe"),
+        "far-past": pika.BasicProperties(
+            message_id="far-past", headers={"published_at": "0001-01-01T00:00:00+01:00"}
+        ),
+        "nul-producer": pika.BasicProperties(message_id="nul-producer", headers={"producer": "a\x00b"}),
+    }
+    for properties in hostile.values():
+        publisher.publish_raw(b"{}", properties)
+    publisher.publish_raw(b"{}", pika.BasicProperties(message_id="nul\x00id"))
+    later = publisher.publish_many(5, tag="behind the hostile ones")
+    wait_until(lambda: len(archived_rows(postgres_url)) >= 8, 20, "every storable message")
+    rows = {row["message_id"]: row for row in archived_rows(postgres_url)}
+    assert set(rows) == {*hostile, *later}
+    assert rows["nul-producer"]["producer"] is None
+    wait_until(lambda: queue_depth(amqp_url, archive_names.dead_letter_queue) == 1, 10, "the id with a NUL")
+    assert worker.running

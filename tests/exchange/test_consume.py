@@ -1,6 +1,10 @@
 """GET /Consume against the real broker: one message, acknowledged, exactly as published."""
 
+import base64
+import json
+
 import pika
+import pytest
 from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
 
@@ -141,3 +145,45 @@ def test_a_non_ascii_producer_reads_the_same_in_headers_and_in_batches(
     assert [(m["producer_name"], m["producer"]) for m in batch["messages"]] == [
         ("Zo\u00eb \u00c5str\u00f6m", None)
     ]
+
+
+HOSTILE = [
+    pika.BasicProperties(content_type=b"\xff/\xfe"),
+    pika.BasicProperties(content_type="text/plain\r\n;x"),
+    pika.BasicProperties(content_type="text/plain;\x0bx"),
+    pika.BasicProperties(headers={"published_at": "0001-01-01T00:00:00+01:00"}),
+    pika.BasicProperties(headers={"published_at": "9999-12-31T23:59:59-01:00"}),
+    pika.BasicProperties(message_id="nul\x00in the id", headers={"producer": "nul\x00", "producer_name": 7}),
+]
+
+
+@pytest.mark.parametrize("path", ["/Consume", "/Consume/batch?max=10"])
+def test_hostile_metadata_never_fails_an_answer_after_the_ack(
+    client: FlaskClient, amqp_url: str, names: Names, path: str
+) -> None:
+    """Whatever properties another AMQP client sets, every message taken is answered 200 with its
+    body: a failure after the ack would lose it."""
+    client.get("/Consume")
+    with admin_channel(amqp_url) as channel:
+        channel.confirm_delivery()
+        for number, properties in enumerate(HOSTILE):
+            channel.basic_publish(names.exchange, names.routing_key, b'{"n": %d}' % number, properties)
+    bodies: list[bytes] = []
+    while len(bodies) < len(HOSTILE):
+        response = client.get(path)
+        assert response.status_code == 200, response.data
+        if path == "/Consume":
+            assert response.headers["Monty-Queue-Empty"] == "false"
+            bodies.append(response.data)
+        else:
+            taken = response.get_json()["messages"]
+            assert taken, "the queue ran dry before every message was answered"
+            # A body not declared JSON comes in base64.
+            bodies.extend(
+                base64.b64decode(message["body_base64"])
+                if "body_base64" in message
+                else json.dumps(message["body"]).encode()
+                for message in taken
+            )
+    assert sorted(json.loads(body)["n"] for body in bodies) == list(range(len(HOSTILE)))
+    assert queue_depth(amqp_url, names.queue) == 0
