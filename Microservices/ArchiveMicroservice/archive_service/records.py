@@ -1,6 +1,6 @@
 """Turning a delivered message into the row the archive keeps, or refusing it as poison."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,16 +26,8 @@ class ArchiveRecord:
     size_bytes: int
 
     def as_row(self) -> dict[str, Any]:
-        """The record as insert values."""
-        return {
-            "message_id": self.message_id,
-            "body": self.body,
-            "producer": self.producer,
-            "routing_key": self.routing_key,
-            "published_at": self.published_at,
-            "archived_at": self.archived_at,
-            "size_bytes": self.size_bytes,
-        }
+        """The record as insert values (its fields are the table's column names)."""
+        return asdict(self)
 
 
 def json_text(body: bytes) -> str:
