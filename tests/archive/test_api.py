@@ -157,6 +157,8 @@ def test_unknown_message_is_a_404_problem(seeded: tuple[OpenAPI, list[str]], tes
         ("until=0.5", "until"),
         ("since=1700000000", "since"),
         ("since=2026-11-28", "since"),
+        ("since=0001-01-01T00:00:00%2B01:00", "since"),
+        ("until=9999-12-31T23:59:59-01:00", "until"),
     ],
 )
 def test_bad_parameters_are_400_naming_them(

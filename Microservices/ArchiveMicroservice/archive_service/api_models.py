@@ -43,10 +43,15 @@ class MessagesQuery(ParameterModel):
     @field_validator("since", "until")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        """A time without a zone is UTC."""
-        if value is None or value.tzinfo is not None:
-            return value
-        return value.replace(tzinfo=UTC)
+        """The time in UTC (one without a zone is UTC); one that leaves the calendar in UTC is refused."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("outside the years 1 to 9999 once in UTC") from None
 
 
 class MessagePath(BaseModel):
