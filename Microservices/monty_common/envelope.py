@@ -23,6 +23,8 @@ FALLBACK_MEDIA_TYPE = "application/octet-stream"
 PUBLISHED_AT = "published_at"
 PRODUCER = "producer"  # the producer's user id (its token's sub)
 PRODUCER_NAME = "producer_name"
+# Why a consumer gave a message up (set on the copy it dead-letters).
+DEAD_LETTER_REASON = "dead_letter_reason"
 # Longest text value read (ids, names, timestamps); the archive's columns hold as much.
 TEXT_MAX = 255
 
@@ -49,6 +51,30 @@ def stamp(
             PRODUCER: producer,
             PRODUCER_NAME: producer_name,
         },
+    )
+
+
+def dead_letter_properties(properties: Any, reason: str) -> pika.BasicProperties:
+    """A message's properties with `reason` added, for the copy put in a dead-letter queue.
+
+    user_id is left out (the broker refuses a publisher naming another login) and expiration too
+    (a dead letter waits for someone to read it).
+    """
+    headers = dict(properties.headers) if isinstance(properties.headers, Mapping) else {}
+    headers[DEAD_LETTER_REASON] = reason[:TEXT_MAX]
+    return pika.BasicProperties(
+        content_type=properties.content_type,
+        content_encoding=properties.content_encoding,
+        headers=headers,
+        delivery_mode=DeliveryMode.Persistent,
+        priority=properties.priority,
+        correlation_id=properties.correlation_id,
+        reply_to=properties.reply_to,
+        message_id=properties.message_id,
+        timestamp=properties.timestamp,
+        type=properties.type,
+        app_id=properties.app_id,
+        cluster_id=properties.cluster_id,
     )
 
 

@@ -6,11 +6,16 @@ from pathlib import Path
 
 import pika
 import psycopg
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 from support.apps import exchange_app_builder
-from support.archive import ArchiveNames, DirectPublisher, WorkerStarter, archived_bodies, archived_rows
+from support.archive import (
+    ArchiveNames,
+    DirectPublisher,
+    WorkerStarter,
+    archived_bodies,
+    archived_rows,
+    rename_table,
+)
 from support.broker_admin import get_raw, queue_depth
 from support.names import Names
 from support.polling import wait_until
@@ -136,16 +141,6 @@ def _stream_until(
         direct.close()
 
 
-def _move_table(database_url: str, old: str, new: str) -> None:
-    """Rename the archive table: the worker's inserts fail until it is renamed back."""
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        with engine.begin() as connection:
-            connection.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
-    finally:
-        engine.dispose()
-
-
 def _drop_worker_connections(database_url: str, application_name: str) -> None:
     """On PostgreSQL, also cut the worker's connections, so it must open new ones."""
     if not database_url.startswith("postgresql"):
@@ -174,14 +169,14 @@ def test_a_database_outage_holds_messages_until_it_returns(
     sent = publisher.publish_many(50, tag="before")
     wait_until(lambda: len(archived_rows(database_url)) == 50, 20, "the first messages")
 
-    _move_table(database_url, "archived_messages", "archived_messages_away")
+    rename_table(database_url, "archived_messages", "archived_messages_away")
     _drop_worker_connections(database_url, application_name)
     during = publisher.publish_many(150, tag="during")
     sent.update(during)
     wait_until(lambda: "database unavailable" in worker.output(), 20, "the worker to meet the outage")
     # Held unacked or waiting in the queue: nothing was acked without being stored.
     wait_until(lambda: queue_depth(amqp_url, archive_names.queue) >= 150 - 20, 10, "messages to wait")
-    _move_table(database_url, "archived_messages_away", "archived_messages")
+    rename_table(database_url, "archived_messages_away", "archived_messages")
 
     wait_until(lambda: len(archived_rows(database_url)) >= 200, 30, "every message after the outage")
     assert {key: value.encode() for key, value in archived_bodies(database_url).items()} == sent
@@ -196,7 +191,8 @@ def test_poison_messages_are_dead_lettered_and_the_rest_archived(
     archive_names: ArchiveNames,
     tmp_path: Path,
 ) -> None:
-    """A body that is not JSON and a message without message_id land in the dead queue; the rest is stored."""
+    """A body that is not JSON and a message without message_id land in the dead queue, each saying
+    why in its dead_letter_reason header; the rest is stored."""
     database_url = f"sqlite:///{tmp_path / 'archive.db'}"
     start_worker(database_url)
     publisher.publish(b'{"first": 1}', message_id="first")
@@ -209,15 +205,22 @@ def test_poison_messages_are_dead_lettered_and_the_rest_archived(
     wait_until(lambda: queue_depth(amqp_url, archive_names.dead_letter_queue) == 3, 10, "3 dead letters")
     assert queue_depth(amqp_url, archive_names.queue) == 0
     dead = _take_all(amqp_url, archive_names.dead_letter_queue)
-    assert sorted(dead) == sorted([b"this is not JSON", b'{"no": "id"}', b"\xff\xfe{}"])
+    assert sorted(dead) == sorted(
+        [
+            (b"this is not JSON", "the body is not UTF-8 JSON"),
+            (b'{"no": "id"}', "the message has no usable message_id (1 to 255 characters of text)"),
+            (b"\xff\xfe{}", "the body is not UTF-8 JSON (UnicodeDecodeError)"),
+        ]
+    )
 
 
-def _take_all(amqp_url: str, queue: str) -> list[bytes]:
-    """Every message body in `queue` (taken)."""
-    bodies: list[bytes] = []
-    while (taken := get_raw(amqp_url, queue)) is not None:
-        bodies.append(taken[2])
-    return bodies
+def _take_all(amqp_url: str, queue: str) -> list[tuple[bytes, str | None]]:
+    """Every message in `queue` (taken): its body, and the reason it was dead-lettered."""
+    taken: list[tuple[bytes, str | None]] = []
+    while (message := get_raw(amqp_url, queue)) is not None:
+        _method, properties, body = message
+        taken.append((body, (properties.headers or {}).get("dead_letter_reason")))
+    return taken
 
 
 def test_producers_are_stored_as_the_exchange_shows_them(

@@ -117,3 +117,13 @@ class DirectPublisher:
         """Close the connection."""
         if self._connection.is_open:
             self._connection.close()
+
+
+def rename_table(database_url: str, old: str, new: str) -> None:
+    """Rename a table of the archive database: the worker's inserts fail while its table is away."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+    finally:
+        engine.dispose()

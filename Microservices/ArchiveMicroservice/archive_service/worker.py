@@ -10,10 +10,16 @@ from typing import Any
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
-from pika.exceptions import AMQPChannelError, AMQPConnectionError, ConnectionClosedByBroker
+from pika.exceptions import (
+    AMQPChannelError,
+    AMQPConnectionError,
+    ChannelWrongStateError,
+    ConnectionClosedByBroker,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from archive_service.dead_letters import DeadLetters
 from archive_service.records import ArchiveRecord, PoisonMessage, record_of
 from archive_service.settings import ArchiveSettings
 from archive_service.store import store_records
@@ -67,6 +73,7 @@ class ArchiveWorker:
         self._stopping = False
         self._connection: BlockingConnection | None = None
         self._consuming = False
+        self._dead_letters: DeadLetters | None = None
         self._batch = Batch([])
 
     def stop(self) -> None:
@@ -88,6 +95,13 @@ class ArchiveWorker:
                 log.warning("broker closed the connection, reconnecting", extra={"error": str(error)})
             except AMQPConnectionError as error:
                 log.warning("broker unreachable, reconnecting", extra={"error": describe_error(error)})
+            except AMQPChannelError as error:
+                # While consuming, the broker may close the channel (e.g. its consumer timeout when a
+                # database outage held messages unacked too long): they are requeued, so reconnect.
+                # Before that, a channel error is a refused declaration: a configuration to fix.
+                if not self._consuming:
+                    raise
+                log.warning("broker closed the channel, reconnecting", extra={"error": describe_error(error)})
             finally:
                 self._batch.clear()  # unacked messages went back to the queue with the connection
                 self._close_connection()
@@ -109,6 +123,7 @@ class ArchiveWorker:
         self._connection = pika.BlockingConnection(params)
         channel = self._connection.channel()
         self.topology.declare(channel)
+        self._dead_letters = DeadLetters(self._connection, self.topology.dead_letter_exchange)
         channel.basic_qos(prefetch_count=self.settings.archive_prefetch)
         self._consuming = True
         log.info(
@@ -128,24 +143,20 @@ class ArchiveWorker:
         channel.cancel()
 
     def _receive(self, channel: BlockingChannel, method: Any, properties: Any, body: bytes) -> None:
-        """Add a message to the batch, or dead-letter it when it can never be stored."""
+        """Add a message to the batch, or dead-letter it, with the reason, when it can never be stored."""
         try:
             record = record_of(method, properties, body, datetime.now(UTC))
         except PoisonMessage as error:
-            log.warning(
-                "poison message dead-lettered",
-                extra={"reason": str(error), "dead_letter_queue": self.topology.dead_letter_queue},
-            )
-            channel.basic_reject(method.delivery_tag, requeue=False)
-            return
-        except Exception:
+            reason = str(error)
+        except Exception as error:
             # A message no rule foresaw: redelivering it would fail again and stall the archive.
-            log.exception(
-                "unreadable message dead-lettered", extra={"queue": self.topology.dead_letter_queue}
-            )
-            channel.basic_reject(method.delivery_tag, requeue=False)
+            log.exception("unreadable message")
+            reason = f"the archive cannot read it ({type(error).__name__})"
+        else:
+            self._batch.add(record, method.delivery_tag)
             return
-        self._batch.add(record, method.delivery_tag)
+        assert self._dead_letters is not None  # opened with the connection, before consuming
+        self._dead_letters.give_up(channel, method, properties, body, reason)
 
     def _batch_due(self) -> bool:
         """Whether the batch should be committed now: full, or its first message waited long enough."""
@@ -172,6 +183,12 @@ class ArchiveWorker:
                 failed = True
                 if give_up():
                     return  # left unacked: the broker requeues them when the connection closes
+                if not channel.is_open:
+                    # The broker closed the channel meanwhile (its consumer timeout) and requeued
+                    # the batch: stop holding it, and start over on a new channel.
+                    raise ChannelWrongStateError(
+                        "the broker closed the channel while the batch waited"
+                    ) from None
                 # Sleeping on the connection keeps answering heartbeats.
                 channel.connection.sleep(backoff.next_delay())
         if failed:
