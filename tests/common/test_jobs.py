@@ -1,12 +1,13 @@
 """Handing operations to a link's I/O thread (pure logic: the wake-up is a stand-in)."""
 
 import logging
+import time
 from concurrent.futures import Future
 from typing import Any
 
 import pytest
 
-from monty_common.broker import BrokerUnavailable
+from monty_common.broker import Abandoned, BrokerUnavailable
 from monty_common.broker.jobs import JobQueue
 
 CLOSED = BrokerUnavailable("no connection")
@@ -77,3 +78,20 @@ def test_an_operation_that_raises_fails_its_future_and_is_logged(caplog: pytest.
     with pytest.raises(BrokerUnavailable, match="bug in an operation"):
         future.result(timeout=0)
     assert caplog.records[0].exc_info is not None
+
+
+def test_a_request_no_longer_wanted_stops_waiting_and_its_job_is_dropped() -> None:
+    """While a job waits for the I/O thread, the request learns its answer is not wanted any more:
+    it gives up (Abandoned) and the I/O thread drops the job instead of running it."""
+    jobs = JobQueue("test")
+    jobs.open(lambda: None)
+    ran: list[bool] = []
+    with pytest.raises(Abandoned):
+        jobs.run_and_wait(
+            lambda _channel, f: ran.append(f.set_running_or_notify_cancel()),
+            time.monotonic() + 30,
+            CLOSED,
+            still_wanted=lambda: False,
+        )
+    jobs.run(channel=None)
+    assert ran == []

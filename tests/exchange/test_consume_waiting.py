@@ -1,5 +1,6 @@
 """Long polling and batch consume against the real broker: GET /Consume?wait= and GET /Consume/batch."""
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -7,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pika
 import pytest
+import requests
 from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
 
@@ -15,6 +17,7 @@ from support.broker_admin import admin_channel, publish_json, queue_depth
 from support.names import Names
 from support.polling import wait_until
 from support.problems import assert_problem
+from support.processes import ServiceProcess
 from support.tokens import TestKeys
 
 
@@ -261,3 +264,32 @@ def test_long_polls_work_again_after_the_queue_is_replaced_under_a_waiter(
     publisher.join()
     assert answer.status_code == 200
     assert answer.get_json() == {"after": "the replacement"}
+
+
+def test_a_long_poll_whose_client_left_takes_nothing(
+    live_exchange: ServiceProcess, amqp_url: str, names: Names, test_keys: TestKeys
+) -> None:
+    """A client opens GET /Consume?wait=20 and goes away: the message published next is not taken
+    for it (and lost), but is there for the next consumer."""
+    token = test_keys.token("consumer-1", ["consumer"])
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert requests.get(live_exchange.url + "/Consume", headers=bearer, timeout=10).ok  # declares the queue
+    with socket.create_connection(("127.0.0.1", live_exchange.port or 0)) as gone:
+        gone.sendall(
+            b"GET /Consume?wait=20 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + f"Authorization: Bearer {token}\r\n\r\n".encode()
+        )
+        wait_until(lambda: _consumers(amqp_url, names.queue) == 1, 10, "the long poll to wait")
+    publish_json(amqp_url, names.exchange, names.routing_key, [b'{"for": "whoever asks next"}'])
+    answer = requests.get(
+        live_exchange.url + "/Consume?wait=10", headers={"Authorization": f"Bearer {token}"}, timeout=20
+    )
+    assert answer.headers["Monty-Queue-Empty"] == "false"
+    assert answer.json() == {"for": "whoever asks next"}
+
+
+def _consumers(amqp_url: str, queue: str) -> int:
+    """Consumers of `queue` on the broker."""
+    with admin_channel(amqp_url) as channel:
+        count: int = channel.queue_declare(queue, passive=True).method.consumer_count
+        return count

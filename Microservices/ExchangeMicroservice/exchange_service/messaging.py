@@ -1,5 +1,6 @@
 """Publishing and taking messages: the exchange's work, below the HTTP layer."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -53,9 +54,12 @@ def publish_batch(
     ]
 
 
-def take_messages(getter: MessageGetter, limit: int, wait: float) -> list[Delivery]:
-    """Take and acknowledge up to `limit` messages, waiting up to `wait` seconds for the first."""
-    return getter.take(limit, wait)
+def take_messages(
+    getter: MessageGetter, limit: int, wait: float, still_wanted: Callable[[], bool] | None = None
+) -> list[Delivery]:
+    """Take and acknowledge up to `limit` messages, waiting up to `wait` seconds for the first;
+    nothing is taken once `still_wanted` says the answer has nobody to go to."""
+    return getter.take(limit, wait, still_wanted=still_wanted)
 
 
 def iso_time(moment: datetime | None) -> str | None:

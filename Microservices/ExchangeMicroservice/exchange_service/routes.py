@@ -16,13 +16,14 @@ from exchange_service.messaging import (
 )
 from exchange_service.rendering import batch_json, publish_result
 from exchange_service.settings import ExchangeSettings
-from exchange_service.waiting import take_waiting
+from exchange_service.waiting import client_still_there, take_waiting
 from monty_common.auth import current_principal, guard
-from monty_common.broker import BrokerUnavailable, Delivery, PublishRejected
+from monty_common.broker import Abandoned, BrokerUnavailable, Delivery, PublishRejected
 from monty_common.broker.problems import broker_problem
 from monty_common.envelope import Envelope
 from monty_common.openapi_app import header_doc as header
 from monty_common.openapi_app import problem_doc as problem
+from monty_common.problems import ProblemError
 from monty_common.service_app import current_settings
 
 EMPTY_QUEUE_SENTENCE = "There are no Available Messages to Consume."
@@ -148,11 +149,21 @@ def consume(query: ConsumeQuery) -> Response:
 
 
 def _take(limit: int, wait: int) -> list[Delivery]:
-    """Up to `limit` messages, waiting up to `wait` seconds for the first; 503 if the broker fails."""
+    """Up to `limit` messages, waiting up to `wait` seconds for the first; 503 if the broker fails.
+
+    A request that waits stops waiting, and takes nothing, once its client has gone away.
+    """
+    still_wanted = client_still_there(request.environ) if wait > 0 else None
+    getter = broker.get().getter
     try:
-        return take_waiting(lambda seconds: take_messages(broker.get().getter, limit, seconds), wait)
+        return take_waiting(lambda seconds: take_messages(getter, limit, seconds, still_wanted), wait)
     except BrokerUnavailable as error:
         raise broker_problem(error, current_settings(ExchangeSettings).retry_after) from error
+    except Abandoned:
+        # Nobody reads this answer; the status says so in the access log.
+        raise ProblemError(
+            499, "client-closed-request", "Client Closed Request", "The client went away; nothing was taken."
+        ) from None
 
 
 @api.get(

@@ -1,8 +1,9 @@
 """How many requests of one server process may wait for messages at once (long polling)."""
 
+import select
 import threading
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from exchange_service.extensions import wait_slots
 from monty_common.problems import ProblemError
@@ -10,6 +11,26 @@ from monty_common.service_app import current_settings
 from monty_common.settings import ServiceSettings
 
 T = TypeVar("T")
+
+
+def client_still_there(environ: Mapping[str, Any]) -> Callable[[], bool] | None:
+    """A check that the request's client is still connected, or None when the server gives no socket.
+
+    It polls the socket without reading it: a client that has closed its end (POLLRDHUP, or a hang-up
+    or error) is gone. Safe from any thread while the request runs.
+    """
+    sock = environ.get("gunicorn.socket")
+    if sock is None:
+        return None
+    fileno = sock.fileno()
+    gone = select.POLLRDHUP | select.POLLHUP | select.POLLERR | select.POLLNVAL
+
+    def still_there() -> bool:
+        poller = select.poll()
+        poller.register(fileno, select.POLLIN | select.POLLRDHUP)
+        return not any(events & gone for _fd, events in poller.poll(0))
+
+    return still_there
 
 
 def new_wait_slots(threads: int) -> threading.BoundedSemaphore:

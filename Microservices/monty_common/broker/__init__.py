@@ -1,6 +1,6 @@
 """Long-lived RabbitMQ links: one I/O thread and one connection each, safe to call from many threads."""
 
-from monty_common.broker.errors import BrokerUnavailable, OutcomeUnknown, PublishRejected
+from monty_common.broker.errors import Abandoned, BrokerUnavailable, OutcomeUnknown, PublishRejected
 from monty_common.broker.getter import MessageGetter
 from monty_common.broker.link import AmqpLink
 from monty_common.broker.publisher import ConfirmedPublisher
@@ -8,6 +8,7 @@ from monty_common.broker.takes import Delivery
 from monty_common.broker.topology import Topology
 
 __all__ = [
+    "Abandoned",
     "AmqpLink",
     "BrokerUnavailable",
     "ConfirmedPublisher",

@@ -14,6 +14,10 @@ class OutcomeUnknown(BrokerUnavailable):
         self.message_id = message_id
 
 
+class Abandoned(Exception):
+    """The request stopped waiting for the broker's answer: its client went away."""
+
+
 class PublishRejected(Exception):
     """The broker answered but did not take the message (nacked, or no queue was bound)."""
 

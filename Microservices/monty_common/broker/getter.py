@@ -11,6 +11,7 @@ them in the queue (they are requeued, marked redelivered).
 
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from pika.spec import Basic
@@ -60,16 +61,26 @@ class MessageGetter:
         taken = self.take(1, 0.0, timeout)
         return taken[0] if taken else None
 
-    def take(self, limit: int, wait: float = 0.0, timeout: float | None = None) -> list[Delivery]:
+    def take(
+        self,
+        limit: int,
+        wait: float = 0.0,
+        timeout: float | None = None,
+        still_wanted: Callable[[], bool] | None = None,
+    ) -> list[Delivery]:
         """Take and acknowledge up to `limit` messages the queue holds now.
 
         If it holds none, wait up to `wait` seconds and answer as soon as one arrives ([] if none
-        does). `timeout` bounds the broker's part, on top of `wait`.
+        does). `timeout` bounds the broker's part, on top of `wait`. `still_wanted` is asked while
+        waiting and again right before messages are taken: once it says no, nothing is taken
+        (raises Abandoned).
         """
         budget = (self.link.settings.broker_timeout if timeout is None else timeout) + wait
-        taken: list[Delivery] = self.link.call(
-            lambda channel, future: self._enqueue(channel, Take(future, limit, wait)), budget
-        )
+
+        def enqueue(channel: Any, future: "Future[list[Delivery]]") -> None:
+            self._enqueue(channel, Take(future, limit, wait, still_wanted=still_wanted))
+
+        taken: list[Delivery] = self.link.call(enqueue, budget, still_wanted)
         return taken
 
     # --- the I/O thread ----------------------------------------------------------------------------

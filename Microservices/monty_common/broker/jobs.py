@@ -5,21 +5,38 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, InvalidStateError
+from concurrent.futures import CancelledError, Future, InvalidStateError
 from contextlib import suppress
 from typing import Any, TypeVar
 
 from monty_common.broker.connection import describe_error
-from monty_common.broker.errors import BrokerUnavailable, OutcomeUnknown
+from monty_common.broker.errors import Abandoned, BrokerUnavailable, OutcomeUnknown
 
 log = logging.getLogger(__name__)
 
 # How long a request whose operation the I/O thread has already started waits past its deadline.
 SETTLE_GRACE = 0.2
+# How often a waiting request asks whether its answer is still wanted (its client still there).
+STILL_WANTED_EVERY = 0.25
 
 T = TypeVar("T")
 # Runs on the I/O thread with the link's channel; settles the future, now or from a later callback.
 Operation = Callable[[Any, "Future[Any]"], None]
+
+
+def _wait_for(future: "Future[T]", deadline: float, still_wanted: Callable[[], bool] | None) -> T:
+    """`future`'s result by `deadline` (TimeoutError if none), checking `still_wanted` meanwhile."""
+    while True:
+        remaining = max(0.0, deadline - time.monotonic())
+        if still_wanted is None:
+            return future.result(timeout=remaining)
+        try:
+            return future.result(timeout=min(remaining, STILL_WANTED_EVERY))
+        except TimeoutError:
+            if remaining <= STILL_WANTED_EVERY:
+                raise
+        if not still_wanted() and future.cancel():
+            raise Abandoned("the request's client went away")
 
 
 def settle(future: "Future[T]", result: T) -> None:
@@ -87,17 +104,26 @@ class JobQueue:
             reason = describe_error(error)
             self._fail_queued(BrokerUnavailable(f"the broker link's I/O thread cannot be woken ({reason})"))
 
-    def run_and_wait(self, operation: Operation, deadline: float, closed_error: BrokerUnavailable) -> Any:
+    def run_and_wait(
+        self,
+        operation: Operation,
+        deadline: float,
+        closed_error: BrokerUnavailable,
+        still_wanted: Callable[[], bool] | None = None,
+    ) -> Any:
         """Submit `operation` and wait until `deadline` for its result (from a request thread).
 
         Raises BrokerUnavailable when it did not start in time. An operation that must not be
         abandoned once started (a publish on the wire) marks its future running; if it then does
-        not finish in time, OutcomeUnknown is raised.
+        not finish in time, OutcomeUnknown is raised. With `still_wanted`, the wait is given up
+        (Abandoned) as soon as it says the answer is no longer wanted.
         """
         future: Future[Any] = Future()
         self.submit(operation, future, closed_error)
         try:
-            return future.result(timeout=max(0.0, deadline - time.monotonic()))
+            return _wait_for(future, deadline, still_wanted)
+        except CancelledError:  # the I/O thread found the answer no longer wanted
+            raise Abandoned("the request's client went away") from None
         except TimeoutError:
             if future.cancel():
                 raise BrokerUnavailable("the broker did not answer in time") from None

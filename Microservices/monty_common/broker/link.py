@@ -13,6 +13,7 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from pika.exceptions import AMQPError
@@ -61,17 +62,23 @@ class AmqpLink:
 
     # --- request threads ---------------------------------------------------------------------------
 
-    def call(self, operation: Operation, timeout: float | None = None) -> Any:
+    def call(
+        self,
+        operation: Operation,
+        timeout: float | None = None,
+        still_wanted: Callable[[], bool] | None = None,
+    ) -> Any:
         """Run `operation(channel, future)` on the I/O thread and wait for its future's result.
 
         Raises BrokerUnavailable when the link is down or the operation did not start in time.
         An operation that must not be abandoned once started (a publish on the wire) marks its
-        future running; if it then does not finish in time, OutcomeUnknown is raised.
+        future running; if it then does not finish in time, OutcomeUnknown is raised. `still_wanted`,
+        if given, is asked while waiting (Abandoned once it says no).
         """
         deadline = time.monotonic() + (self.settings.broker_timeout if timeout is None else timeout)
         self.wait_ready(deadline)
         lost = BrokerUnavailable(f"connection to the broker lost ({self._status.last_error})")
-        return self._jobs.run_and_wait(operation, deadline, lost)
+        return self._jobs.run_and_wait(operation, deadline, lost, still_wanted)
 
     def wait_ready(self, deadline: float) -> None:
         """Return once the link is connected with its channel set up, or raise BrokerUnavailable."""

@@ -1,5 +1,6 @@
 """A request's take of messages off a queue, and how it is answered: acknowledged, or given back."""
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,10 +32,14 @@ class Take:
     taken: list[tuple[int, Delivery]] = field(default_factory=list)
     # Ends the wait, or a stream that stalls; cancelled when the take is answered.
     timer: Timer | None = None
+    # Asked (on the I/O thread) before messages are taken: False once the request's client is gone.
+    still_wanted: Callable[[], bool] | None = None
 
     @property
     def gave_up(self) -> bool:
-        """Whether its request has stopped waiting for the answer."""
+        """Whether its request has stopped waiting for the answer (if its client is gone, it stops now)."""
+        if self.still_wanted is not None and not self.future.cancelled() and not self.still_wanted():
+            self.future.cancel()
         return self.future.cancelled()
 
     @property
@@ -64,7 +69,7 @@ class Take:
     def hand_over(self, channel: Any) -> None:
         """Answer the request and acknowledge what it took, or requeue it all if the request gave up."""
         self.stop_timer()
-        if self.future.set_running_or_notify_cancel():
+        if not self.gave_up and self.future.set_running_or_notify_cancel():
             # Answer first: should the acks be lost with the connection, the messages come again
             # (answered twice) rather than being acknowledged and never answered.
             self.future.set_result([delivery for _tag, delivery in self.taken])

@@ -57,6 +57,7 @@ class Waiters:
                 take.add(method, properties, body)
                 take.hand_over(channel)
                 break
+            take.stop_timer()
         else:
             channel.basic_nack(method.delivery_tag, requeue=True)
         self._stop_consuming_when_idle(channel)
