@@ -36,6 +36,12 @@ class BrokerSettings(ServiceSettings):
     broker_timeout: float = Field(
         5.0, gt=0, le=60, description="Most seconds a request waits on the broker before it is answered 503."
     )
+    topology_check_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="How often a publisher checks its queue still exists, declaring it again if deleted.",
+    )
 
 
 class TokenSettings(BaseSettings):

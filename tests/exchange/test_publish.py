@@ -11,7 +11,8 @@ from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
 from pika.exceptions import ChannelClosedByBroker
 
-from support.broker_admin import admin_channel, get_raw, queue_depth
+from support.archive import ArchiveNames
+from support.broker_admin import admin_channel, delete_topology, get_raw, queue_depth, queue_exists
 from support.names import Names
 from support.polling import wait_until
 
@@ -163,3 +164,23 @@ def test_answers_under_a_tight_deadline_never_misstate_the_outcome(
             stored.add(properties.message_id)
     assert confirmed <= stored
     assert stored <= confirmed | unknown
+
+
+def test_a_deleted_queue_comes_back_while_the_archive_queue_is_bound(
+    make_app: Callable[..., OpenAPI], amqp_url: str, names: Names
+) -> None:
+    """With the archive's queue bound to the same exchange and key, no publish is ever returned when
+    monty-queue is deleted: the exchange still notices (it checks) and declares it again."""
+    archive = ArchiveNames.around(names)
+    with admin_channel(amqp_url) as channel:
+        archive.declare(channel)
+    try:
+        client = make_app(topology_check_seconds=0.2).test_client()
+        assert client.post("/Message", json={"before": 1}).status_code == 200
+        with admin_channel(amqp_url) as channel:
+            channel.queue_delete(names.queue)
+        wait_until(lambda: queue_exists(amqp_url, names.queue), 10, "the queue to be declared again")
+        assert client.post("/Message", json={"after": 1}).status_code == 200
+        assert client.get("/Consume").get_json() == {"after": 1}
+    finally:
+        delete_topology(amqp_url, archive.dead_letter_exchange, [archive.queue, archive.dead_letter_queue])

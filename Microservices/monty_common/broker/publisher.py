@@ -13,6 +13,7 @@ from monty_common.broker.confirms import ConfirmTracker
 from monty_common.broker.errors import BrokerUnavailable, OutcomeUnknown, PublishRejected
 from monty_common.broker.jobs import SETTLE_GRACE, fail, settle
 from monty_common.broker.link import AmqpLink
+from monty_common.broker.queue_watch import QueueWatch
 from monty_common.broker.topology import Topology
 from monty_common.settings import BrokerSettings
 
@@ -95,6 +96,12 @@ class ConfirmedPublisher:
             lambda _ch, _method, properties, body: self._on_return(channel, properties.message_id, body)
         )
         channel.confirm_delivery(self._on_confirm, callback=lambda _frame: done())
+        QueueWatch(
+            channel.connection,
+            self.topology.queue,
+            self.link.settings.topology_check_seconds,
+            lambda: self._redeclare(channel),
+        )
 
     def _send(self, channel: Any, message: Message, future: "Future[None]") -> None:
         """Publish one message and remember it until its confirm arrives."""
@@ -116,7 +123,11 @@ class ConfirmedPublisher:
         one are routed.
         """
         self._confirms.returned(message_id, body)
-        if self._held is None:
+        self._redeclare(channel)
+
+    def _redeclare(self, channel: Any) -> None:
+        """Declare the topology again (once at a time), holding new publishes until it is back."""
+        if self._held is None and channel.is_open:
             self._held = []
             self.topology.declare(channel, lambda: self._on_redeclared(channel))
 
