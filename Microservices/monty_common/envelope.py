@@ -23,6 +23,8 @@ FALLBACK_MEDIA_TYPE = "application/octet-stream"
 PUBLISHED_AT = "published_at"
 PRODUCER = "producer"  # the producer's user id (its token's sub)
 PRODUCER_NAME = "producer_name"
+# The gateway's HMAC over id, producer, time and body (monty_common/producer_stamp.py).
+PRODUCER_SIGNATURE = "producer_signature"
 # Why a consumer gave a message up (set on the copy it dead-letters).
 DEAD_LETTER_REASON = "dead_letter_reason"
 # Longest text value read (ids, names, timestamps); the archive's columns hold as much.

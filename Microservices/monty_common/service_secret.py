@@ -29,6 +29,11 @@ def read_or_create_secret(path: Path) -> str:
     return secret
 
 
+def resolve_secret(configured: str | None, data_dir: Path) -> str:
+    """The configured secret, or the one the services of one host share through `data_dir`."""
+    return configured or read_or_create_secret(data_dir / "service-secret")
+
+
 def secrets_match(given: str | None, expected: str) -> bool:
     """Constant-time comparison."""
     return bool(given) and bool(expected) and hmac.compare_digest(str(given).encode(), expected.encode())

@@ -15,6 +15,7 @@ from support.broker_admin import delete_topology
 from support.names import Names
 from support.processes import ServiceProcess
 from support.tokens import TestKeys
+from support.users import SERVICE_SECRET
 
 
 @pytest.fixture
@@ -35,6 +36,7 @@ def start_worker(amqp_url: str, archive_names: ArchiveNames, tmp_path: Path) -> 
             "MONTY_AMQP_URL": amqp_url,
             "MONTY_DATA_DIR": str(tmp_path / "data"),
             "MONTY_ARCHIVE_DATABASE_URL": database_url,
+            "MONTY_SERVICE_SECRET": SERVICE_SECRET,
             **archive_names.env(),
             **settings,
         }
@@ -68,6 +70,7 @@ def make_app(
             "data_dir": tmp_path / "data",
             "archive_database_url": database_url,
             "jwks_url": test_keys.jwks_url,
+            "service_secret": SERVICE_SECRET,
             "exchange": archive_names.exchange,
             "routing_key": archive_names.routing_key,
             "archive_queue": archive_names.queue,

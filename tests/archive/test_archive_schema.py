@@ -39,6 +39,7 @@ def test_migrations_build_the_schema_once(make_app: Callable[..., OpenAPI], data
         "message_id",
         "body",
         "producer",
+        "producer_verified",
         "routing_key",
         "published_at",
         "archived_at",
@@ -47,7 +48,7 @@ def test_migrations_build_the_schema_once(make_app: Callable[..., OpenAPI], data
     assert indexes["ix_archived_messages_published_at_id"] == ["published_at", "id"]
     assert indexes["ix_archived_messages_producer_published_at"] == ["producer", "published_at"]
     assert unique == [["message_id"]]
-    assert version_list == ["0001"]
+    assert version_list == ["0002"]
 
 
 def test_the_factory_creates_no_tables(database_url: str, tmp_path: Path, test_keys: TestKeys) -> None:

@@ -269,3 +269,29 @@ def test_hostile_metadata_is_stored_or_dead_lettered_never_stalls_the_worker(
     assert rows["nul-producer"]["producer"] is None
     wait_until(lambda: queue_depth(amqp_url, archive_names.dead_letter_queue) == 1, 10, "the id with a NUL")
     assert worker.running
+
+
+def test_the_archive_records_whether_the_gateway_vouched_for_the_producer(
+    start_worker: WorkerStarter,
+    publisher: DirectPublisher,
+    amqp_url: str,
+    names: Names,
+    test_keys: TestKeys,
+    tmp_path: Path,
+) -> None:
+    """A message published through the exchange (same service secret) is stored with its producer
+    verified; one published past it, naming the same producer, is stored as not verified."""
+    database_url = f"sqlite:///{tmp_path / 'archive.db'}"
+    start_worker(database_url)
+    builder = exchange_app_builder(amqp_url, names, test_keys.jwks_url)
+    try:
+        client = builder().test_client()
+        published = client.post(
+            "/Message", json={"through": "the exchange"}, headers=test_keys.bearer("user-42", ["producer"])
+        ).get_json()
+    finally:
+        builder.close_all()
+    forged = publisher.publish(b'{"past": "the exchange"}', producer="user-42")
+    wait_until(lambda: len(archived_rows(database_url)) == 2, 20, "both messages archived")
+    verified = {row["message_id"]: bool(row["producer_verified"]) for row in archived_rows(database_url)}
+    assert verified == {published["message_id"]: True, forged: False}

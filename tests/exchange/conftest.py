@@ -12,6 +12,7 @@ from support.apps import exchange_app_builder
 from support.names import Names
 from support.processes import ServiceProcess, start_service
 from support.tokens import TestKeys
+from support.users import SERVICE_SECRET
 
 AppFactory = Callable[..., OpenAPI]
 
@@ -54,6 +55,7 @@ def live_exchange_env(amqp_url: str, names: Names, test_keys: TestKeys) -> dict[
         "MONTY_QUEUE": names.queue,
         "MONTY_ROUTING_KEY": names.routing_key,
         "MONTY_JWKS_URL": test_keys.jwks_url,
+        "MONTY_SERVICE_SECRET": SERVICE_SECRET,
     }
 
 

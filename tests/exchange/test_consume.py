@@ -187,3 +187,50 @@ def test_hostile_metadata_never_fails_an_answer_after_the_ack(
             )
     assert sorted(json.loads(body)["n"] for body in bodies) == list(range(len(HOSTILE)))
     assert queue_depth(amqp_url, names.queue) == 0
+
+
+def test_only_the_gateways_own_producer_stamp_is_verified(
+    client: FlaskClient, amqp_url: str, names: Names
+) -> None:
+    """A message published through the gateway has its producer verified; one published past it
+    with a producer header (and a made-up signature) is shown as not verified."""
+    client.get("/Consume")
+    assert client.post("/Message", json={"through": "the gateway"}).status_code == 200
+    forged = pika.BasicProperties(
+        content_type="application/json",
+        message_id="forged",
+        headers={"producer": "admin-user", "producer_name": "admin-user", "producer_signature": "0" * 64},
+    )
+    with admin_channel(amqp_url) as channel:
+        channel.confirm_delivery()
+        channel.basic_publish(names.exchange, names.routing_key, b'{"past": "the gateway"}', forged)
+    assert client.post("/Message", json={"through": "the gateway", "again": True}).status_code == 200
+    first = client.get("/Consume")
+    assert first.headers["Monty-Producer"] == "admin-user"
+    assert first.headers["Monty-Producer-Verified"] == "true"
+    second = client.get("/Consume")
+    assert second.headers["Monty-Producer"] == "admin-user"
+    assert second.headers["Monty-Producer-Verified"] == "false"
+    batch = client.get("/Consume/batch").get_json()["messages"]
+    assert [(message["producer"], message["producer_verified"]) for message in batch] == [
+        ("admin-user", True)
+    ]
+
+
+def test_a_consumed_body_can_neither_be_sniffed_nor_run_by_a_browser(
+    client: FlaskClient, amqp_url: str, names: Names
+) -> None:
+    """An HTML message with a script is served as text/html, with nosniff and a CSP that runs nothing."""
+    client.get("/Consume")
+    with admin_channel(amqp_url) as channel:
+        channel.confirm_delivery()
+        channel.basic_publish(
+            names.exchange,
+            names.routing_key,
+            b"<script>alert(document.cookie)</script>",
+            pika.BasicProperties(content_type="text/html"),
+        )
+    response = client.get("/Consume")
+    assert response.mimetype == "text/html"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"

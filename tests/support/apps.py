@@ -9,6 +9,7 @@ from exchange_service import create_app as create_exchange_app
 from exchange_service.settings import ExchangeSettings
 from monty_common.lifecycle import close_app
 from support.names import Names
+from support.users import SERVICE_SECRET
 
 
 class AppBuilder:
@@ -61,6 +62,7 @@ def exchange_app_builder(
             "queue": names.queue,
             "routing_key": names.routing_key,
             "jwks_url": jwks_url,
+            "service_secret": SERVICE_SECRET,
         },
         prepare,
     )

@@ -80,6 +80,8 @@ def running_stack(
         "MONTY_EXCHANGE": names.exchange,
         "MONTY_ROUTING_KEY": names.routing_key,
         "MONTY_JWKS_URL": jwks,
+        # The exchange signs each message's producer with it; the archive checks the signature.
+        "MONTY_SERVICE_SECRET": secret,
     }
     archive = {**topology, "MONTY_DATA_DIR": str(data / "archive"), **archive_names.env()}
     services: dict[str, ServiceProcess] = {}

@@ -66,6 +66,10 @@ class MessageOut(BaseModel):
     message_id: str
     body: Any = Field(description="The message's JSON exactly as published, embedded as JSON.")
     producer: str | None = Field(description="The producer's user id (the token's sub), if known.")
+    producer_verified: bool = Field(
+        description="Whether the gateway authenticated the producer (its signed stamp held); false for "
+        "a message published past the gateway, whatever its producer header said."
+    )
     routing_key: str
     published_at: str = Field(description="When the gateway published it (ISO 8601, UTC).")
     archived_at: str = Field(description="When the archive stored it (ISO 8601, UTC).")

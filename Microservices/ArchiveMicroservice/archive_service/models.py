@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from monty_common.column_types import UTCDateTime
@@ -34,6 +34,8 @@ class ArchivedMessage(Base):
     # The body's JSON text exactly as published (UTF-8), so what is served is what was sent.
     body: Mapped[str] = mapped_column(Text)
     producer: Mapped[str | None] = mapped_column(String(PRODUCER_MAX))
+    # Whether the gateway's signed stamp vouched for `producer` (monty_common/producer_stamp.py).
+    producer_verified: Mapped[bool] = mapped_column(Boolean, server_default=false())
     routing_key: Mapped[str] = mapped_column(String(ROUTING_KEY_MAX))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
     archived_at: Mapped[datetime] = mapped_column(UTCDateTime())

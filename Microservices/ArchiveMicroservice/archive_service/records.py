@@ -6,6 +6,7 @@ from typing import Any
 
 from archive_service.models import ROUTING_KEY_MAX
 from monty_common.envelope import TEXT_MAX, Envelope
+from monty_common.producer_stamp import ProducerStamp
 from monty_common.strict_json import is_json
 
 
@@ -20,6 +21,7 @@ class ArchiveRecord:
     message_id: str
     body: str
     producer: str | None
+    producer_verified: bool
     routing_key: str
     published_at: datetime
     archived_at: datetime
@@ -41,8 +43,11 @@ def json_text(body: bytes) -> str:
     return text
 
 
-def record_of(method: Any, properties: Any, body: bytes, archived_at: datetime) -> ArchiveRecord:
-    """The row for a delivery (pika's method and properties), or PoisonMessage saying why there is none."""
+def record_of(
+    method: Any, properties: Any, body: bytes, archived_at: datetime, stamp: ProducerStamp
+) -> ArchiveRecord:
+    """The row for a delivery (pika's method and properties), or PoisonMessage saying why there is none;
+    `stamp` tells whether its producer is verified."""
     envelope = Envelope.read(properties)
     if envelope.message_id is None:
         raise PoisonMessage(f"the message has no usable message_id (1 to {TEXT_MAX} characters of text)")
@@ -50,6 +55,7 @@ def record_of(method: Any, properties: Any, body: bytes, archived_at: datetime) 
         message_id=envelope.message_id,
         body=json_text(body),
         producer=envelope.producer,
+        producer_verified=stamp.verified(properties, body),
         routing_key=str(method.routing_key)[:ROUTING_KEY_MAX],
         published_at=envelope.published_at or archived_at,
         archived_at=archived_at,

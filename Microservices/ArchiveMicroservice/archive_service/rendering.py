@@ -14,6 +14,7 @@ def _metadata(message: ArchivedMessage) -> dict[str, Any]:
     return {
         "message_id": message.message_id,
         "producer": message.producer,
+        "producer_verified": message.producer_verified,
         "routing_key": message.routing_key,
         "published_at": message.published_at.isoformat(timespec="milliseconds"),
         "archived_at": message.archived_at.isoformat(timespec="milliseconds"),

@@ -26,6 +26,8 @@ from archive_service.store import store_records
 from archive_service.topology import ArchiveTopology
 from monty_common.backoff import Backoff
 from monty_common.broker.connection import connection_parameters, describe_error, redact_url
+from monty_common.producer_stamp import ProducerStamp
+from monty_common.service_secret import resolve_secret
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ class ArchiveWorker:
         self.settings = settings
         self.topology = ArchiveTopology.of(settings)
         self._sessions = sessions
+        self._stamp = ProducerStamp(resolve_secret(settings.service_secret, settings.data_dir))
         self._stopping = False
         self._connection: BlockingConnection | None = None
         self._consuming = False
@@ -145,7 +148,7 @@ class ArchiveWorker:
     def _receive(self, channel: BlockingChannel, method: Any, properties: Any, body: bytes) -> None:
         """Add a message to the batch, or dead-letter it, with the reason, when it can never be stored."""
         try:
-            record = record_of(method, properties, body, datetime.now(UTC))
+            record = record_of(method, properties, body, datetime.now(UTC), self._stamp)
         except PoisonMessage as error:
             reason = str(error)
         except Exception as error:

@@ -10,7 +10,7 @@ from auth_service.users_client import UsersClient
 from monty_common.health import health_blueprint
 from monty_common.openapi_app import MontyOpenAPI
 from monty_common.service_app import new_service_app
-from monty_common.service_secret import read_or_create_secret
+from monty_common.service_secret import resolve_secret
 
 
 def create_app(settings: AuthSettings | None = None) -> MontyOpenAPI:
@@ -32,7 +32,7 @@ def register_extensions(app: MontyOpenAPI, settings: AuthSettings) -> None:
     previous = [signing_key.load(path) for path in settings.previous_signing_key_files]
     issuer.init_app(app, TokenIssuer(current, settings.jwt_issuer, settings.jwt_audience, settings.token_ttl))
     key_set.init_app(app, signing_key.jwks(current, previous))
-    secret = settings.service_secret or read_or_create_secret(settings.data_dir / "service-secret")
+    secret = resolve_secret(settings.service_secret, settings.data_dir)
     users.init_app(app, UsersClient(settings.users_url, secret, settings.users_timeout))
     init_throttling(app, settings)
 

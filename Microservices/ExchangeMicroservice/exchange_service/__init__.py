@@ -1,6 +1,13 @@
 """The exchange service: publish and consume RabbitMQ messages over HTTP."""
 
-from exchange_service.extensions import broker, message_schema, new_broker_links, token_verifier, wait_slots
+from exchange_service.extensions import (
+    broker,
+    message_schema,
+    new_broker_links,
+    producer_stamp,
+    token_verifier,
+    wait_slots,
+)
 from exchange_service.message_schema import load_message_schema
 from exchange_service.message_schema_doc import document_message_schema
 from exchange_service.routes import api
@@ -9,7 +16,9 @@ from exchange_service.waiting import new_wait_slots
 from monty_common.auth import new_token_verifier
 from monty_common.health import health_blueprint
 from monty_common.openapi_app import MontyOpenAPI
+from monty_common.producer_stamp import ProducerStamp
 from monty_common.service_app import new_service_app
+from monty_common.service_secret import resolve_secret
 
 
 def create_app(settings: ExchangeSettings | None = None) -> MontyOpenAPI:
@@ -33,6 +42,7 @@ def register_extensions(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
     broker.init_app(app, links, close=links.close)
     wait_slots.init_app(app, new_wait_slots(settings.threads))
     token_verifier.init_app(app, new_token_verifier(settings))
+    producer_stamp.init_app(app, ProducerStamp(resolve_secret(settings.service_secret, settings.data_dir)))
     register_message_schema(app, settings)
 
 

@@ -60,6 +60,10 @@ class TakenMessage(BaseModel):
     redelivered: bool = Field(description="Whether the broker delivered it before.")
     producer: str | None = Field(description="The producer's user id, if the gateway published it.")
     producer_name: str | None
+    producer_verified: bool = Field(
+        description="Whether the gateway authenticated the producer (its signed stamp holds); "
+        "false for messages published past the gateway, whatever their producer header says."
+    )
     content_type: str
     body: Any = Field(None, description="A JSON message's body, embedded byte for byte as published.")
     body_base64: str | None = Field(None, description="Any other message's body, in base64.")

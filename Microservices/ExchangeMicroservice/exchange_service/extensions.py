@@ -9,8 +9,17 @@ from exchange_service.settings import ExchangeSettings
 from monty_common.auth import token_verifier
 from monty_common.broker import BrokerUnavailable, ConfirmedPublisher, MessageGetter, Topology
 from monty_common.extension import Extension
+from monty_common.producer_stamp import ProducerStamp
 
-__all__ = ["BrokerLinks", "broker", "message_schema", "new_broker_links", "token_verifier", "wait_slots"]
+__all__ = [
+    "BrokerLinks",
+    "broker",
+    "message_schema",
+    "new_broker_links",
+    "producer_stamp",
+    "token_verifier",
+    "wait_slots",
+]
 
 SERVICE_NAME = "exchange"
 
@@ -56,3 +65,5 @@ broker = Extension[BrokerLinks]("monty.broker")
 message_schema = Extension[MessageSchema | None]("monty.message_schema")
 # Taken by each request that waits for messages (see waiting.py).
 wait_slots = Extension[threading.BoundedSemaphore]("monty.wait_slots")
+# Signs the producer of each message published, and checks it on consume.
+producer_stamp = Extension[ProducerStamp]("monty.producer_stamp")

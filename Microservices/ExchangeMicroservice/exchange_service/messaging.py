@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import pika
 
+from exchange_service.extensions import producer_stamp
 from monty_common.auth import Principal
 from monty_common.broker import ConfirmedPublisher, Delivery, MessageGetter
 from monty_common.envelope import Envelope, stamp
@@ -20,15 +21,17 @@ class PublishedMessage:
     published_at: datetime
 
 
-def _stamped(producer: Principal, published_at: datetime) -> pika.BasicProperties:
-    """The envelope of a message `producer` publishes through the gateway."""
-    return stamp(producer.subject, producer.username, published_at)
+def _stamped(producer: Principal, published_at: datetime, body: bytes) -> pika.BasicProperties:
+    """The envelope of a message `producer` publishes through the gateway, its producer signed."""
+    properties = stamp(producer.subject, producer.username, published_at)
+    producer_stamp.get().sign(properties, body)
+    return properties
 
 
 def publish_confirmed(publisher: ConfirmedPublisher, body: bytes, producer: Principal) -> PublishedMessage:
     """Publish `body` as a persistent JSON message stamped with its producer; return once confirmed."""
     published_at = datetime.now(UTC)
-    properties = _stamped(producer, published_at)
+    properties = _stamped(producer, published_at, body)
     publisher.publish(body, properties)
     return PublishedMessage(str(properties.message_id), published_at)
 
@@ -46,7 +49,7 @@ def publish_batch(
 ) -> list[BatchOutcome]:
     """Publish every body as its own message, all in flight together; one outcome per body, in order."""
     published_at = datetime.now(UTC)
-    messages = [(body, _stamped(producer, published_at)) for body in bodies]
+    messages = [(body, _stamped(producer, published_at, body)) for body in bodies]
     errors = publisher.publish_many(messages)
     return [
         BatchOutcome(PublishedMessage(str(properties.message_id), published_at), error)
@@ -91,4 +94,10 @@ def message_headers(delivery: Delivery) -> dict[str, str]:
     ):
         if value is not None:
             headers[name] = header_value(value)
+    headers["Monty-Producer-Verified"] = "true" if producer_verified(delivery) else "false"
     return headers
+
+
+def producer_verified(delivery: Delivery) -> bool:
+    """Whether the message's producer is one the gateway authenticated (its stamp holds)."""
+    return producer_stamp.get().verified(delivery, delivery.body)

@@ -4,7 +4,7 @@ import base64
 import json
 from typing import Any
 
-from exchange_service.messaging import BatchOutcome, iso_time
+from exchange_service.messaging import BatchOutcome, iso_time, producer_verified
 from monty_common.broker import BrokerUnavailable, Delivery, PublishRejected
 from monty_common.broker.problems import broker_problem
 from monty_common.envelope import Envelope
@@ -41,6 +41,7 @@ def delivery_json(delivery: Delivery) -> str:
         "redelivered": delivery.redelivered,
         "producer": envelope.producer,
         "producer_name": envelope.producer_name,
+        "producer_verified": producer_verified(delivery),
         "content_type": envelope.content_type,
     }
     head = json.dumps(meta)

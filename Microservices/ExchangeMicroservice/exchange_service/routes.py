@@ -28,6 +28,10 @@ from monty_common.service_app import current_settings
 
 EMPTY_QUEUE_SENTENCE = "There are no Available Messages to Consume."
 QUEUE_EMPTY_HEADER = "Monty-Queue-Empty"
+BODY_SAFETY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+}
 
 api = APIBlueprint("exchange", __name__, abp_tags=[Tag(name="messages", description="Publish and consume")])
 
@@ -122,6 +126,14 @@ def post_message() -> tuple[dict[str, str], int]:
                 "Monty-Messages-Remaining": header("Messages left in the queue after this one.", "integer"),
                 "Monty-Producer": header("The producer's user id (the token's sub)."),
                 "Monty-Producer-Name": header("The producer's username."),
+                "Monty-Producer-Verified": header(
+                    "'true' when the gateway authenticated the producer (its signed stamp holds); "
+                    "'false' for a message published past the gateway, whatever its producer header says."
+                ),
+                "X-Content-Type-Options": header("Always 'nosniff': the body is served as its own type."),
+                "Content-Security-Policy": header(
+                    "Always \"default-src 'none'; sandbox\": a body a browser renders can run nothing."
+                ),
             },
             "content": {
                 "application/json": {"schema": {}},
@@ -144,7 +156,9 @@ def consume(query: ConsumeQuery) -> Response:
         return Response(
             EMPTY_QUEUE_SENTENCE, 200, mimetype="text/plain", headers={QUEUE_EMPTY_HEADER: "true"}
         )
-    headers = {QUEUE_EMPTY_HEADER: "false", **message_headers(delivery)}
+    # The body is whatever a producer sent, served as its own type: a browser must neither guess
+    # another type nor run anything it holds (an HTML message with a script, say).
+    headers = {QUEUE_EMPTY_HEADER: "false", **message_headers(delivery), **BODY_SAFETY_HEADERS}
     return Response(delivery.body, 200, content_type=Envelope.read(delivery).content_type, headers=headers)
 
 

@@ -5,7 +5,7 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from monty_common.database import sqlite_url
-from monty_common.service_secret import read_or_create_secret
+from monty_common.service_secret import resolve_secret
 from monty_common.settings import ServiceSecretSettings, ServiceSettings, TokenSettings
 from user_service.user_rules import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_PATTERN
 
@@ -35,4 +35,4 @@ class UserSettings(ServiceSettings, TokenSettings, ServiceSecretSettings):
 
     def resolved_service_secret(self) -> str:
         """The configured service secret, or the one shared through data_dir."""
-        return self.service_secret or read_or_create_secret(self.data_dir / "service-secret")
+        return resolve_secret(self.service_secret, self.data_dir)
