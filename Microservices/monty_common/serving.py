@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 import pika
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.http import wsgi
 from pika.exceptions import AMQPError
 from pydantic import ValidationError
 
@@ -37,6 +38,14 @@ def broker_unreachable(settings: BrokerSettings) -> str | None:
         return describe_error(error)
     connection.close()
     return None
+
+
+class _UnnamedResponse(wsgi.Response):  # type: ignore[misc]
+    """gunicorn's response without the Server header, which would name the server to every client."""
+
+    def default_headers(self) -> list[str]:
+        """gunicorn's status line and default headers, less Server (it has no setting for it)."""
+        return [line for line in super().default_headers() if not line.startswith("Server:")]
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -88,6 +97,8 @@ def run_service(
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if prepare is not None:
         prepare(settings)
+    # gunicorn builds each request's response from this name; its workers inherit it when forked.
+    wsgi.Response = _UnnamedResponse
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,

@@ -1,5 +1,7 @@
 """How a service connects to RabbitMQ, and how connection failures are put into words."""
 
+import re
+
 import pika
 
 from monty_common.settings import BrokerSettings
@@ -31,3 +33,13 @@ def describe_error(error: BaseException) -> str:
     """A short, readable reason for a connection or channel error (pika nests the cause in args)."""
     text = "; ".join(str(arg) or repr(arg) for arg in error.args) or type(error).__name__
     return text if text.startswith(type(error).__name__) else f"{type(error).__name__}: {text}"
+
+
+def without_address(reason: str, parameters: pika.ConnectionParameters) -> str:
+    """`reason` without the broker's host or user name: what a client may read (logs name them)."""
+    hidden = {parameters.host: "<broker>", getattr(parameters.credentials, "username", ""): "<user>"}
+    for name, placeholder in sorted(hidden.items(), key=lambda item: -len(item[0])):
+        if name:
+            # Whole names only: a user called "a" must not garble the rest of the sentence.
+            reason = re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", placeholder, reason)
+    return reason
