@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from monty_common.broker.connection import connection_parameters, describe_error, redact_url
 from monty_common.lifecycle import close_app
 from monty_common.logging_setup import configure_logging
+from monty_common.private_files import private_directory
 from monty_common.settings import BrokerSettings, ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -93,8 +94,12 @@ def run_service(
                 file=sys.stderr,
             )
             return 1
-    # Keys, secrets and the users database live here: only the service's user may enter.
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Keys, secrets and the databases live here: only the service's user may enter.
+    try:
+        private_directory(settings.data_dir)
+    except PermissionError as error:
+        print(f"{name}: MONTY_DATA_DIR: {error}", file=sys.stderr)
+        return 1
     if prepare is not None:
         prepare(settings)
     # gunicorn builds each request's response from this name; its workers inherit it when forked.

@@ -1,5 +1,6 @@
 """Deployment files are checked as files: no Docker engine is needed to catch their mistakes."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +78,13 @@ def test_shell_scripts_parse_and_are_executable(script: Path) -> None:
     result = _run(_tool("shellcheck"), str(script))
     assert result.returncode == 0, result.stdout
     assert script.stat().st_mode & 0o111
+
+
+def test_the_image_data_directory_is_private() -> None:
+    """MONTY_DATA_DIR of the image is created 0700 and owned by the service's user, not 0755."""
+    text = (REPO_ROOT / "Deployment/Docker/MontyExchangeMicroservice/Dockerfile").read_text()
+    data_dir = re.search(r"MONTY_DATA_DIR=(\S+)", text)
+    assert data_dir is not None
+    created = re.search(rf"install -d -m 0700 -o monty -g monty {re.escape(data_dir.group(1))}\b", text)
+    assert created is not None, "the data directory is not created 0700 for the monty user"
+    assert not re.search(rf"(mkdir|chmod)[^\n]*{re.escape(data_dir.group(1))}", text)
