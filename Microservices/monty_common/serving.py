@@ -8,10 +8,9 @@ import pika
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import wsgi
-from pika.exceptions import AMQPError
 from pydantic import ValidationError
 
-from monty_common.broker.connection import connection_parameters, describe_error, redact_url
+from monty_common.broker.connection import CONNECT_ERRORS, connection_parameters, describe_error, redact_url
 from monty_common.lifecycle import close_app
 from monty_common.logging_setup import configure_logging
 from monty_common.private_files import private_directory
@@ -35,7 +34,7 @@ def broker_unreachable(settings: BrokerSettings) -> str | None:
     """Why the broker cannot be reached, or None when a connection opens."""
     try:
         connection = pika.BlockingConnection(connection_parameters(settings, "monty preflight"))
-    except AMQPError as error:
+    except CONNECT_ERRORS as error:
         return describe_error(error)
     connection.close()
     return None
@@ -90,7 +89,7 @@ def run_service(
             print(
                 f"{name}: cannot reach RabbitMQ at {redact_url(settings.amqp_url)} ({reason}); "
                 "start one with `rabbitmq-server -detached` or "
-                "`docker run -d -p 5672:5672 rabbitmq:3.10-management`, or set MONTY_AMQP_URL.",
+                "`docker run -d -p 127.0.0.1:5672:5672 rabbitmq:3.10-management`, or set MONTY_AMQP_URL.",
                 file=sys.stderr,
             )
             return 1
