@@ -13,14 +13,12 @@ import time
 from dataclasses import dataclass
 from types import FrameType
 
-from pika.exceptions import AMQPError
-
+from archive_service.readiness import broker_checks
 from archive_service.settings import ArchiveSettings
 from monty_common.backoff import Backoff
 from monty_common.broker.connection import redact_url
 from monty_common.serving import broker_unreachable, load_settings
 from monty_common.settings import BrokerSettings
-from support.broker_admin import queue_exists
 from support.processes import ServiceDidNotStart, ServiceProcess, first_to_stop, python_command, stop_all
 
 # A service that ran this long before it stopped is started again without a pause.
@@ -57,12 +55,10 @@ SERVICES = [
 
 
 def archive_queue_declared() -> bool:
-    """Whether the archive worker has declared its queue (so the exchange's messages reach it)."""
-    settings = ArchiveSettings()
-    try:
-        return queue_exists(settings.amqp_url, settings.archive_queue)
-    except AMQPError:
-        return False
+    """Whether the archive worker has declared its queue (so the exchange's messages reach it),
+    asked as the services connect (amqps and MONTY_AMQP_CA_FILE included)."""
+    checks, _lag = broker_checks(ArchiveSettings())
+    return checks.get("archive_queue") == "ok"
 
 
 def shared_settings() -> dict[str, str]:
@@ -118,7 +114,7 @@ def main() -> int:
         print(
             f"montyexchange: cannot reach RabbitMQ at {redact_url(settings.amqp_url)} ({reason}); "
             "start one with `rabbitmq-server -detached` or "
-            "`docker run -d -p 5672:5672 rabbitmq:3.10-management`, or set MONTY_AMQP_URL.",
+            "`docker run -d -p 127.0.0.1:5672:5672 rabbitmq:3.10-management`, or set MONTY_AMQP_URL.",
             file=sys.stderr,
         )
         return 1

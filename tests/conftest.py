@@ -42,6 +42,23 @@ def rabbit_node() -> Iterator[RabbitNode]:
     node.remove()
 
 
+@pytest.fixture(scope="session")
+def tls_rabbit_node() -> Iterator[RabbitNode]:
+    """A RabbitMQ node of the tests' own that also takes amqps, its certificate for localhost."""
+    node = RabbitNode(tls=True)
+    node.start()
+    yield node
+    node.remove()
+
+
+@pytest.fixture
+def tls_node_names(tls_rabbit_node: RabbitNode) -> Iterator[Names]:
+    """Unique names on the TLS node, deleted after the test."""
+    created = unique_names()
+    yield created
+    delete_topology(tls_rabbit_node.amqp_url, created.exchange, [created.queue])
+
+
 @pytest.fixture
 def node_names(rabbit_node: RabbitNode) -> Iterator[Names]:
     """Unique names on the tests' own node, deleted after the test (if the node runs)."""

@@ -8,17 +8,38 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from flask import Flask
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monty_common.extension import Extension
+from monty_common.private_files import create_private, make_private, private_directory
+
+# Files SQLite keeps beside a database; it creates each with the database file's own mode.
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
 
 
 def sqlite_url(data_dir: Path, filename: str) -> str:
-    """The URL of an SQLite file under `data_dir` (the embedded default)."""
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """The URL of an SQLite file under `data_dir` (the embedded default); the directory is made 0700."""
+    private_directory(data_dir)
     return f"sqlite:///{(data_dir / filename).resolve()}"
+
+
+def keep_sqlite_private(url: str) -> None:
+    """Make an SQLite database file, and the journals beside it, 0600 (creating the file if missing).
+
+    Run before SQLite opens the file: the journals it creates later take the file's mode, so they are
+    private too. Other databases, and in-memory SQLite, are left alone.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database)
+    if not path.parent.is_dir():
+        return  # SQLite will say so itself
+    create_private(path)
+    for suffix in SQLITE_COMPANIONS:
+        make_private(path.with_name(path.name + suffix))
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -33,6 +54,7 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str) -> Engine:
     """An engine for `url` (SQLite file or PostgreSQL through psycopg 3)."""
     if url.startswith("sqlite"):
+        keep_sqlite_private(url)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 5}, hide_parameters=True
         )
@@ -53,6 +75,7 @@ def make_engine(url: str) -> Engine:
 
 def upgrade_schema(url: str, migrations: Path) -> None:
     """Apply every Alembic migration in `migrations` to the database at `url`."""
+    keep_sqlite_private(url)
     config = Config()
     config.set_main_option("script_location", str(migrations))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

@@ -8,6 +8,7 @@ from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 from pydantic import BaseModel, Field, ValidationError
 
+from monty_common.docs_page import register_docs_page
 from monty_common.openapi_doc import complete_responses, header_doc, problem_doc
 from monty_common.problems import (
     PROBLEM_TYPE_PREFIX,
@@ -109,6 +110,7 @@ def new_openapi_app(import_name: str, title: str, version: str) -> MontyOpenAPI:
     # Swagger UI's assets come from the flask-openapi3-swagger package, served by the app itself;
     # its validator badge would call validator.swagger.io, which a firewalled user cannot reach.
     app.config["SWAGGER_CONFIG"] = {"validatorUrl": None, "persistAuthorization": False}
+    register_docs_page(app)
     # A default cap on bodies; a service that takes larger ones (the exchange) sets its own.
     app.config["MAX_CONTENT_LENGTH"] = DEFAULT_MAX_BODY_BYTES
     app.before_request(refuse_non_json_body)

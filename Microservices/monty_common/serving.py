@@ -7,12 +7,13 @@ from typing import Any, TypeVar
 import pika
 from flask import Flask
 from gunicorn.app.base import BaseApplication
-from pika.exceptions import AMQPError
+from gunicorn.http import wsgi
 from pydantic import ValidationError
 
-from monty_common.broker.connection import connection_parameters, describe_error, redact_url
+from monty_common.broker.connection import CONNECT_ERRORS, connection_parameters, describe_error, redact_url
 from monty_common.lifecycle import close_app
 from monty_common.logging_setup import configure_logging
+from monty_common.private_files import private_directory
 from monty_common.settings import BrokerSettings, ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -33,10 +34,18 @@ def broker_unreachable(settings: BrokerSettings) -> str | None:
     """Why the broker cannot be reached, or None when a connection opens."""
     try:
         connection = pika.BlockingConnection(connection_parameters(settings, "monty preflight"))
-    except AMQPError as error:
+    except CONNECT_ERRORS as error:
         return describe_error(error)
     connection.close()
     return None
+
+
+class _UnnamedResponse(wsgi.Response):  # type: ignore[misc]
+    """gunicorn's response without the Server header, which would name the server to every client."""
+
+    def default_headers(self) -> list[str]:
+        """gunicorn's status line and default headers, less Server (it has no setting for it)."""
+        return [line for line in super().default_headers() if not line.startswith("Server:")]
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -80,14 +89,20 @@ def run_service(
             print(
                 f"{name}: cannot reach RabbitMQ at {redact_url(settings.amqp_url)} ({reason}); "
                 "start one with `rabbitmq-server -detached` or "
-                "`docker run -d -p 5672:5672 rabbitmq:3.10-management`, or set MONTY_AMQP_URL.",
+                "`docker run -d -p 127.0.0.1:5672:5672 rabbitmq:3.10-management`, or set MONTY_AMQP_URL.",
                 file=sys.stderr,
             )
             return 1
-    # Keys, secrets and the users database live here: only the service's user may enter.
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Keys, secrets and the databases live here: only the service's user may enter.
+    try:
+        private_directory(settings.data_dir)
+    except PermissionError as error:
+        print(f"{name}: MONTY_DATA_DIR: {error}", file=sys.stderr)
+        return 1
     if prepare is not None:
         prepare(settings)
+    # gunicorn builds each request's response from this name; its workers inherit it when forked.
+    wsgi.Response = _UnnamedResponse
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, FilePath, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,7 +26,12 @@ class BrokerSettings(ServiceSettings):
     """Settings of a service that talks to RabbitMQ."""
 
     amqp_url: str = Field(
-        "amqp://guest:guest@127.0.0.1:5672/", pattern=r"^amqps?://", description="Broker URL."
+        "amqp://guest:guest@127.0.0.1:5672/",
+        pattern=r"^amqps?://",
+        description="Broker URL; amqps:// for TLS (the broker's certificate and host name are verified).",
+    )
+    amqp_ca_file: FilePath | None = Field(
+        None, description="CA certificates (PEM) trusted for an amqps:// broker; unset: the system's."
     )
     amqp_heartbeat: int = Field(10, ge=5, le=20, description="Heartbeat interval in seconds.")
     amqp_connect_timeout: float = Field(2.0, gt=0, le=30, description="Seconds to open a TCP connection.")
@@ -42,6 +47,14 @@ class BrokerSettings(ServiceSettings):
         le=60,
         description="How often a publisher checks its queue still exists, declaring it again if deleted.",
     )
+
+    @field_validator("amqp_ca_file")
+    @classmethod
+    def _ca_file_needs_tls(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        """A CA file with a plain amqp:// URL would suggest a verified connection that is not made."""
+        if value is not None and not str(info.data.get("amqp_url", "")).startswith("amqps://"):
+            raise ValueError("is set, but MONTY_AMQP_URL is not amqps:// (TLS)")
+        return value
 
 
 class TokenSettings(BaseSettings):

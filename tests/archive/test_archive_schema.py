@@ -11,6 +11,7 @@ from archive_service import create_app
 from archive_service.settings import ArchiveSettings
 from monty_common.lifecycle import close_app
 from support.commands import run_command
+from support.file_modes import assert_private, modes, open_to_everyone
 from support.tokens import TestKeys
 
 
@@ -74,3 +75,19 @@ def test_the_init_db_command_migrates(database_url: str, tmp_path: Path) -> None
         assert sorted(inspect(engine).get_table_names()) == ["archive_alembic_version", "archived_messages"]
     finally:
         engine.dispose()
+
+
+def test_init_db_keeps_the_archive_private_in_an_open_data_dir(tmp_path: Path) -> None:
+    """The default SQLite archive is 0600 in a 0700 data directory, even one that existed 0755, and one
+    left open by an earlier version is tightened at the next init-db."""
+    data = tmp_path / "data"
+    open_to_everyone(data)
+    env = {"MONTY_DATA_DIR": str(data)}
+    status, output = run_command("archive_service", "init-db", env)
+    assert status == 0, output
+    assert "archive.db" in modes(data)
+    assert_private(data)
+    open_to_everyone(data)
+    status, output = run_command("archive_service", "init-db", env)
+    assert status == 0, output
+    assert_private(data)

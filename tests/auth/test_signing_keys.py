@@ -16,6 +16,7 @@ from auth_service.settings import AuthSettings
 from auth_service.signing_key import load_or_create
 from monty_common.lifecycle import close_app
 from monty_common.openapi_app import OPENAPI_URL
+from support.file_modes import assert_private, open_to_everyone
 
 
 def _jwks(settings: AuthSettings) -> dict[str, list[dict[str, str]]]:
@@ -50,6 +51,18 @@ def test_key_is_generated_once_with_owner_only_permissions(tmp_path: Path) -> No
     assert _jwks(AuthSettings(data_dir=tmp_path)) == first
     assert [key["kty"] for key in first["keys"]] == ["OKP"]
     assert "d" not in first["keys"][0]  # the private part is never published
+
+
+def test_key_and_secret_left_open_are_made_private(tmp_path: Path) -> None:
+    """A signing key and service secret an earlier version left 0644, in a 0755 data directory, are
+    0600 in a 0700 directory once the service starts, and still the same key and secret."""
+    data = tmp_path / "data"
+    first = _jwks(AuthSettings(data_dir=data))
+    secret = (data / "service-secret").read_text()
+    open_to_everyone(data)
+    assert _jwks(AuthSettings(data_dir=data)) == first
+    assert (data / "service-secret").read_text() == secret
+    assert_private(data)
 
 
 def test_configured_pem_and_retired_keys_are_published(tmp_path: Path) -> None:

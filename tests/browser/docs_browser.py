@@ -25,6 +25,11 @@ class VisitedPage:
     page: Page
     origin: str
     requested: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+    def policy_violations(self) -> list[str]:
+        """What the browser refused because of the page's Content-Security-Policy."""
+        return [text for text in self.console if "Content Security Policy" in text]
 
     def foreign_requests(self) -> list[str]:
         """Requested URLs that are neither data: URLs nor on the service's own origin."""
@@ -71,6 +76,7 @@ class Chromium:
             page.set_default_timeout(15_000)
             visited = VisitedPage(page, origin)
             page.on("request", lambda request: visited.requested.append(request.url))
+            page.on("console", lambda message: visited.console.append(message.text))
             yield visited
         finally:
             context.close()

@@ -47,9 +47,11 @@ def rendered_operations(visited: VisitedPage) -> set[tuple[str, str]]:
 
 
 def assert_only_own_origin(visited: VisitedPage) -> None:
-    """The page fetched nothing from another host: no CDN, no validator badge, no fonts from afar."""
+    """The page fetched nothing from another host (no CDN, no validator badge, no fonts from afar), and
+    its Content-Security-Policy refused nothing it needs."""
     assert visited.requested, "the page requested nothing"
     assert visited.foreign_requests() == [], visited.requested
+    assert visited.policy_violations() == []
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -66,6 +68,18 @@ def test_docs_page_renders_every_operation_from_its_own_assets(
         expect(authorize).to_be_visible()
         expect(authorize).to_contain_text("Authorize")
         visited.page.screenshot(path=str(screenshot_dir / f"{service}-swagger.png"), full_page=True)
+    assert_only_own_origin(visited)
+
+
+def test_docs_index_links_to_swagger_ui(stack: Stack, chromium: Chromium) -> None:
+    """The index of the docs pages leads to Swagger UI, its policy refusing nothing."""
+    origin = stack.services["users"].url
+    with chromium.visit(origin) as visited:
+        response = visited.page.goto(origin + "/openapi/")
+        assert response is not None
+        assert response.status == 200
+        visited.page.get_by_role("link", name="Swagger").click()
+        expect(visited.page.locator(".opblock").first).to_be_visible()
     assert_only_own_origin(visited)
 
 

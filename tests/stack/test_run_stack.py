@@ -1,4 +1,5 @@
-"""`make run`'s launcher: a service of the stack that dies is started again, the others go on."""
+"""`make run`'s launcher (scripts/run_stack.py): it checks the broker first, over amqps too, and starts
+again a service of the stack that dies while the others go on."""
 
 import os
 import signal
@@ -12,7 +13,9 @@ from support.broker_admin import admin_channel, delete_topology
 from support.names import Names
 from support.polling import wait_until
 from support.ports import free_port
-from support.processes import ServiceProcess, python_command
+from support.processes import ServiceProcess, python_command, run_to_exit
+from support.rabbit_node import RabbitNode
+from support.tls import unrelated_ca
 
 WORKER_SCRIPT = "ArchiveMicroservice/worker.py"
 
@@ -88,3 +91,24 @@ def test_a_service_that_dies_is_started_again(
     assert others <= set(_children(stack.pid)), "another service was stopped"
     assert stack.stop() == 0
     assert _children(stack.pid) == {}
+
+
+def test_an_untrusted_broker_certificate_stops_the_stack_in_one_line(
+    tls_rabbit_node: RabbitNode, tmp_path: Path
+) -> None:
+    """Over amqps with a CA that did not sign the broker's certificate, nothing starts: one line says
+    why (without the password) and the status is 1."""
+    result = run_to_exit(
+        "scripts/run_stack.py",
+        {
+            "MONTY_AMQP_URL": tls_rabbit_node.amqps_url,
+            "MONTY_AMQP_CA_FILE": str(unrelated_ca(tmp_path)),
+            "MONTY_DATA_DIR": str(tmp_path / "data"),
+        },
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "cannot reach RabbitMQ at amqps://guest:***@localhost:" in lines[0]
+    assert "the broker's certificate was refused" in lines[0]
+    assert result.stdout == ""

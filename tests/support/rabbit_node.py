@@ -1,4 +1,8 @@
-"""A RabbitMQ node of a test's own (own node name, port and data directory), to stop and start at will."""
+"""A RabbitMQ node of a test's own (own node name, port and data directory), to stop and start at will.
+
+With `tls=True` it also listens for AMQP over TLS (amqps) with a certificate for "localhost" signed by
+a CA of its own (`node.tls.ca_file`).
+"""
 
 import os
 import shutil
@@ -12,30 +16,50 @@ from pika.exceptions import AMQPError
 
 from support.polling import wait_until
 from support.ports import free_port
+from support.tls import TlsFiles, server_certificates
 
 
 class RabbitNode:
     """Runs `rabbitmq-server` with its own RABBITMQ_NODENAME, port and data directory."""
 
-    def __init__(self) -> None:
-        """Choose a node name, ports and a data directory; nothing starts yet."""
+    def __init__(self, tls: bool = False) -> None:
+        """Choose a node name, ports and a data directory (and make its certificates); nothing starts yet."""
         self.name = f"monty-test-{uuid.uuid4().hex[:8]}@localhost"
         self.port = free_port()
         self.dist_port = free_port()
         self.base = Path(tempfile.mkdtemp(prefix="monty-rabbit-"))
         # The server drops to the rabbitmq user when started as root.
         self.base.chmod(0o777)
-        (self.base / "rabbitmq.conf").write_text(
-            f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users = none\n"
-        )
+        config = [f"listeners.tcp.default = 127.0.0.1:{self.port}", "loopback_users = none"]
+        self.tls: TlsFiles | None = None
+        self.tls_port = 0
+        if tls:
+            self.tls = server_certificates(self.base / "tls")
+            self.tls_port = free_port()
+            config += [
+                f"listeners.ssl.default = 127.0.0.1:{self.tls_port}",
+                f"ssl_options.cacertfile = {self.tls.ca_file}",
+                f"ssl_options.certfile = {self.tls.cert_file}",
+                f"ssl_options.keyfile = {self.tls.key_file}",
+                # Clients show no certificate of their own: they log in with a user and password.
+                "ssl_options.verify = verify_none",
+                "ssl_options.fail_if_no_peer_cert = false",
+            ]
+        (self.base / "rabbitmq.conf").write_text("\n".join(config) + "\n")
         (self.base / "enabled_plugins").write_text("[].\n")
-        for path in self.base.iterdir():
-            path.chmod(0o644)
+        for path in self.base.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
 
     @property
     def amqp_url(self) -> str:
         """URL of the node's AMQP listener."""
         return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    @property
+    def amqps_url(self) -> str:
+        """URL of the node's TLS listener, by the name its certificate is for."""
+        assert self.tls is not None, "the node was made without tls=True"
+        return f"amqps://guest:guest@localhost:{self.tls_port}/"
 
     def _env(self) -> dict[str, str]:
         """Environment that points the rabbitmq scripts at this node alone."""

@@ -1,19 +1,22 @@
 """The user service started as users start it: the database prepared once, then two workers serving it."""
 
-import re
 from pathlib import Path
 
 import requests
 
+from support.file_modes import assert_private, open_to_everyone
 from support.processes import start_service
 from support.users import SERVICE_SECRET
 
 
 def test_two_workers_start_on_a_new_database(tmp_path: Path) -> None:
-    """The new database is migrated and given its admin before the workers start; one admin is printed."""
+    """The new database is migrated and given its admin before the workers start. The output names the
+    file holding the admin's password, never the password; every file is private while it serves."""
+    data = tmp_path / "data"
+    open_to_everyone(data)  # as an image's data directory, or one made by hand, may be
     server = start_service(
         "Microservices/UserMicroservice/app.py",
-        {"MONTY_DATA_DIR": str(tmp_path), "MONTY_WORKERS": "2", "MONTY_SERVICE_SECRET": SERVICE_SECRET},
+        {"MONTY_DATA_DIR": str(data), "MONTY_WORKERS": "2", "MONTY_SERVICE_SECRET": SERVICE_SECRET},
         tmp_path / "users.log",
     )
     try:
@@ -21,7 +24,7 @@ def test_two_workers_start_on_a_new_database(tmp_path: Path) -> None:
         ready = requests.get(server.url + "/readyz", timeout=5)
         assert ready.status_code == 200
         assert ready.json()["checks"] == {"database": "ok"}
-        password = (tmp_path / "admin-password").read_text().strip()
+        password = (data / "admin-password").read_text().strip()
         answer = requests.post(
             server.url + "/internal/credentials",
             json={"username": "admin", "password": password},
@@ -29,8 +32,17 @@ def test_two_workers_start_on_a_new_database(tmp_path: Path) -> None:
             timeout=5,
         )
         assert answer.status_code == 200
+        # The workers hold the database open: its -wal and -shm files exist now.
+        assert {path.name for path in data.iterdir()} >= {"users.db", "users.db-wal", "users.db-shm"}
+        assert_private(data)
     finally:
         server.stop()
     output = server.output()
-    assert len(re.findall(r"MontyExchange first admin: username=admin password=", output)) == 1, output
+    assert (
+        output.count(
+            f"MontyExchange first admin: username=admin, password saved to {data / 'admin-password'}"
+        )
+        == 1
+    )
+    assert password not in output
     assert "Traceback" not in output

@@ -6,17 +6,23 @@ from pika.exceptions import AMQPError
 from archive_service.extensions import database
 from archive_service.settings import ArchiveSettings
 from archive_service.topology import ArchiveTopology
-from monty_common.broker.connection import connection_parameters, describe_error
+from monty_common.broker.connection import (
+    CONNECT_ERRORS,
+    connection_parameters,
+    describe_error,
+    without_address,
+)
 from monty_common.health import Readiness
 
 
 def broker_checks(settings: ArchiveSettings) -> tuple[dict[str, str], int | None]:
     """The broker's and the archive queue's state, and the queue's ready messages, on a short-lived
     connection (a passive declare: it never creates the queue, which is the worker's to declare)."""
+    parameters = connection_parameters(settings, "monty archive readiness")
     try:
-        connection = pika.BlockingConnection(connection_parameters(settings, "monty archive readiness"))
-    except AMQPError as error:
-        return {"broker": f"unavailable ({describe_error(error)})"}, None
+        connection = pika.BlockingConnection(parameters)
+    except CONNECT_ERRORS as error:
+        return {"broker": f"unavailable ({without_address(describe_error(error), parameters)})"}, None
     try:
         lag = ArchiveTopology.of(settings).ready_count(connection.channel())
     except AMQPError as error:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from monty_common.private_files import make_private, private_directory
 from user_service.accounts import has_role
 from user_service.models import User
 from user_service.passwords import hash_password
@@ -49,8 +50,11 @@ def ensure_admin(settings: UserSettings, sessions: sessionmaker[Session]) -> Non
     """Create the first admin unless an admin exists; safe when several servers start at once.
 
     It is named by MONTY_ADMIN_USERNAME and MONTY_ADMIN_PASSWORD, or else called `admin` with a
-    random password that is saved to data_dir/admin-password and printed once.
+    random password that is saved to data_dir/admin-password, whose path (never the password: output
+    ends up in logs) is printed once.
     """
+    # A password file an earlier version left readable by others is tightened.
+    make_private(settings.data_dir / PASSWORD_FILE)
     if _admin_exists(sessions):
         return
     if settings.admin_username is not None and settings.admin_password is not None:
@@ -61,13 +65,9 @@ def ensure_admin(settings: UserSettings, sessions: sessionmaker[Session]) -> Non
         created = _insert_admin(sessions, DEFAULT_ADMIN, password)
         username = DEFAULT_ADMIN
         if created:
-            path = settings.data_dir / PASSWORD_FILE
-            settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path = private_directory(settings.data_dir) / PASSWORD_FILE
             _write_private(path, password + "\n")
-            print(
-                f"MontyExchange first admin: username={username} password={password} (saved to {path})",
-                flush=True,
-            )
+            print(f"MontyExchange first admin: username={username}, password saved to {path}", flush=True)
     if not created and not _admin_exists(sessions):
         raise RuntimeError(
             f"cannot create the first admin: a user named {username!r} exists without the admin role"

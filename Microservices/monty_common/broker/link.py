@@ -83,8 +83,8 @@ class AmqpLink:
     def wait_ready(self, deadline: float) -> None:
         """Return once the link is connected with its channel set up, or raise BrokerUnavailable."""
         self._ensure_thread()
-        where = f"cannot reach the broker at {redact_url(self.settings.amqp_url)}"
-        self._status.wait_ready(deadline, self._retry_now.set, where)
+        # The broker's address goes to the log ("broker link down"), never into answers.
+        self._status.wait_ready(deadline, self._retry_now.set, "cannot reach the broker")
 
     @property
     def is_ready(self) -> bool:
@@ -143,7 +143,11 @@ class AmqpLink:
                 down = True
                 log.warning(
                     "broker link down, reconnecting",
-                    extra={"link": self._label, "error": self._status.last_error},
+                    extra={
+                        "link": self._label,
+                        "broker": redact_url(self.settings.amqp_url),
+                        "error": self._status.last_error,
+                    },
                 )
             self._retry_now.wait(backoff.next_delay())
             self._retry_now.clear()

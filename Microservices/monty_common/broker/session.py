@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import pika
 
-from monty_common.broker.connection import describe_error
+from monty_common.broker.connection import describe_error, without_address
 from monty_common.broker.errors import BrokerUnavailable
 from monty_common.broker.jobs import JobQueue
 from monty_common.broker.status import LinkStatus
@@ -40,6 +40,7 @@ class LinkSession:
     ) -> None:
         """Start opening the connection (raises AMQPError only for malformed parameters)."""
         self._name = name
+        self._parameters = parameters
         self._topology = topology
         self._role = role
         self._status = status
@@ -102,9 +103,13 @@ class LinkSession:
             log.info("broker unblocked the connection", extra={"link": self._name})
 
     def _on_open_error(self, conn: Any, error: BaseException) -> None:
-        """Record why the broker could not be reached."""
-        self._status.attempt_finished(ready=False, error=describe_error(error))
+        """Record why the broker could not be reached (the link's log names the broker beside it)."""
+        self._status.attempt_finished(ready=False, error=self._public(error))
         conn.ioloop.stop()
+
+    def _public(self, error: BaseException) -> str:
+        """Why, in words that reach clients: without the broker's host or user name."""
+        return without_address(describe_error(error), self._parameters)
 
     def _on_channel_open(self, channel: Any) -> None:
         """Declare the topology, let the role set the channel up, then take jobs."""
@@ -130,7 +135,7 @@ class LinkSession:
         """Stop taking jobs, fail what the role has in flight, and leave the loop to reconnect."""
         self.blocked = False
         # When we closed the connection because of a channel error, that error is the reason.
-        why = self._channel_error or describe_error(reason)
+        why = self._channel_error or self._public(reason)
         self._jobs.close(BrokerUnavailable(f"connection to the broker lost ({why})"))
         self._role.lost(f"connection to the broker lost ({why})")
         self._status.attempt_finished(ready=False, error=why, served=self._served)
