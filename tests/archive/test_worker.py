@@ -19,7 +19,9 @@ from support.archive import (
 from support.broker_admin import get_raw, queue_depth
 from support.names import Names
 from support.polling import wait_until
+from support.processes import ServiceProcess, python_command
 from support.tokens import TestKeys
+from support.users import SERVICE_SECRET
 
 BODIES = [
     b'{"a": 1}',
@@ -295,3 +297,26 @@ def test_the_archive_records_whether_the_gateway_vouched_for_the_producer(
     wait_until(lambda: len(archived_rows(database_url)) == 2, 20, "both messages archived")
     verified = {row["message_id"]: bool(row["producer_verified"]) for row in archived_rows(database_url)}
     assert verified == {published["message_id"]: True, forged: False}
+
+
+def test_a_broker_host_that_does_not_resolve_yet_is_waited_for(
+    archive_names: ArchiveNames, tmp_path: Path
+) -> None:
+    """A broker name that does not resolve (a container not up yet) is retried, not fatal."""
+    worker = ServiceProcess(
+        "archive worker",
+        python_command("Microservices/ArchiveMicroservice/worker.py"),
+        {
+            "MONTY_AMQP_URL": "amqp://guest:guest@broker-not-up-yet.invalid:5672/",
+            "MONTY_DATA_DIR": str(tmp_path / "data"),
+            "MONTY_ARCHIVE_DATABASE_URL": f"sqlite:///{tmp_path / 'archive.db'}",
+            "MONTY_SERVICE_SECRET": SERVICE_SECRET,
+            **archive_names.env(),
+        },
+        tmp_path / "worker.log",
+    )
+    try:
+        wait_until(lambda: worker.output().count("broker unreachable") >= 2, 20, "two attempts")
+        assert worker.running
+    finally:
+        assert worker.stop() == 0

@@ -96,7 +96,9 @@ class ArchiveWorker:
                 if error.reply_code not in (320, 541):
                     raise
                 log.warning("broker closed the connection, reconnecting", extra={"error": str(error)})
-            except AMQPConnectionError as error:
+            except (AMQPConnectionError, OSError) as error:
+                # OSError: pika lets some failures to reach the broker through raw (a host name that
+                # does not resolve yet, a TLS handshake cut short).
                 log.warning("broker unreachable, reconnecting", extra={"error": describe_error(error)})
             except AMQPChannelError as error:
                 # While consuming, the broker may close the channel (e.g. its consumer timeout when a
