@@ -130,7 +130,7 @@ class ArchiveWorker:
     def _receive(self, channel: BlockingChannel, method: Any, properties: Any, body: bytes) -> None:
         """Add a message to the batch, or dead-letter it when it can never be stored."""
         try:
-            record = record_of(method, properties, body, datetime.now(UTC))
+            record = record_of(method, properties, body, datetime.now(UTC), self.settings.json_max_depth)
         except PoisonMessage as error:
             log.warning(
                 "poison message dead-lettered",

@@ -7,12 +7,26 @@ from dataclasses import dataclass
 from flask import Request
 
 from exchange_service.json_body import bad_body, read_declared_json
+from monty_common.json_walk import locate
 from monty_common.problems import ProblemError
-from monty_common.strict_json import reject_constant, skip_number
+from monty_common.strict_json import (
+    DuplicateKey,
+    check_pairs,
+    invalid_json,
+    nesting_exceeds,
+    reject_constant,
+    skip_number,
+)
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 # Finds where each element ends without converting numbers (none is too large to publish).
-_DECODER = json.JSONDecoder(parse_constant=reject_constant, parse_int=skip_number, parse_float=skip_number)
+# Objects are only checked for duplicate keys, never kept: validating needs no values.
+_DECODER = json.JSONDecoder(
+    parse_constant=reject_constant,
+    parse_int=skip_number,
+    parse_float=skip_number,
+    object_pairs_hook=check_pairs,
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +36,8 @@ class BatchLimits:
     body_bytes: int
     messages: int
     message_bytes: int
+    # How deep each message may nest (the array around them is one more level).
+    max_depth: int
 
 
 def _invalid(text: str, at: int, why: str) -> ProblemError:
@@ -60,6 +76,8 @@ def split_array(text: str, limits: BatchLimits) -> list[str]:
             )
         try:
             _value, end = _DECODER.raw_decode(text, at)
+        except DuplicateKey:
+            raise _strict_break(text, limits, "The batch holds an object with a key twice") from None
         except json.JSONDecodeError as error:
             raise _invalid(text, error.pos, error.msg) from None
         except ValueError as error:
@@ -87,9 +105,23 @@ def split_array(text: str, limits: BatchLimits) -> list[str]:
     return elements
 
 
+def _strict_break(text: str, limits: BatchLimits, detail: str) -> ProblemError:
+    """The 400 problem of a batch breaking a strict JSON rule, naming where (/<index>/...)."""
+    where = locate(text, limits.max_depth + 1)
+    if where is None:
+        return invalid_json(f"{detail}.")
+    return invalid_json(f"{detail} (at {where[0]!r}).", where[0], where[1])
+
+
 def read_json_batch(request: Request, limits: BatchLimits) -> list[bytes]:
     """The messages of a batch request, each as the exact bytes it was sent as."""
     raw = read_declared_json(request, limits.body_bytes)
+    if nesting_exceeds(raw, limits.max_depth + 1):
+        raise _strict_break(
+            raw.decode("utf-8", "replace"),
+            limits,
+            f"A message of the batch is nested too deeply (more than {limits.max_depth} levels)",
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:

@@ -7,7 +7,7 @@ from flask_openapi3.models.tag import Tag
 from exchange_service.api_models import BatchConsumeQuery, BatchPublished, ConsumeQuery, Published, TakenBatch
 from exchange_service.extensions import broker, message_schema
 from exchange_service.json_batch import BatchLimits, read_json_batch
-from exchange_service.json_body import exact_value, read_json_body, read_json_value
+from exchange_service.json_body import read_json_body, read_json_value
 from exchange_service.messaging import (
     message_headers,
     publish_batch,
@@ -24,6 +24,7 @@ from monty_common.envelope import Envelope
 from monty_common.openapi_app import header_doc as header
 from monty_common.openapi_app import problem_doc as problem
 from monty_common.service_app import current_settings
+from monty_common.strict_json import exact_loads
 
 EMPTY_QUEUE_SENTENCE = "There are no Available Messages to Consume."
 QUEUE_EMPTY_HEADER = "Monty-Queue-Empty"
@@ -46,12 +47,12 @@ TOO_MANY_WAITING = problem(
 )
 
 
-def _read_message(limit: int) -> bytes:
+def _read_message(settings: ExchangeSettings) -> bytes:
     """The request's JSON body, checked against the message schema when one is set."""
     schema = message_schema.get()
     if schema is None:
-        return read_json_body(request, limit)
-    body, value = read_json_value(request, limit)
+        return read_json_body(request, settings.max_body_bytes, settings.json_max_depth)
+    body, value = read_json_value(request, settings.max_body_bytes, settings.json_max_depth)
     schema.check(value)
     return body
 
@@ -85,7 +86,7 @@ def _read_message(limit: int) -> bytes:
 def post_message() -> tuple[dict[str, str], int]:
     """Publish the body and answer with its message_id once the broker has confirmed it."""
     settings = current_settings(ExchangeSettings)
-    body = _read_message(settings.max_body_bytes)
+    body = _read_message(settings)
     try:
         message = publish_confirmed(broker.get().publisher, body, current_principal())
     except (BrokerUnavailable, PublishRejected) as error:
@@ -208,12 +209,17 @@ def consume_batch(query: BatchConsumeQuery) -> Response:
 def post_messages() -> Response:
     """Publish every message of the batch and answer each one's outcome."""
     settings = current_settings(ExchangeSettings)
-    limits = BatchLimits(settings.max_batch_bytes, settings.max_batch_messages, settings.max_body_bytes)
+    limits = BatchLimits(
+        settings.max_batch_bytes,
+        settings.max_batch_messages,
+        settings.max_body_bytes,
+        settings.json_max_depth,
+    )
     bodies = read_json_batch(request, limits)
     schema = message_schema.get()
     if schema is not None:
         for index, body in enumerate(bodies):
-            schema.check(exact_value(body), [index])
+            schema.check(exact_loads(body, settings.json_max_depth), [index])
     try:
         outcomes = publish_batch(broker.get().publisher, bodies, current_principal())
     except BrokerUnavailable as error:
