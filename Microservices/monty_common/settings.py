@@ -22,6 +22,17 @@ class ServiceSettings(BaseSettings):
     retry_after: int = Field(
         2, ge=1, le=3600, description="Retry-After seconds of every answer asking to come back (503, 429)."
     )
+    header_timeout: float = Field(
+        5.0, gt=0, le=300, description="Seconds a client has to send a request's line and headers."
+    )
+    body_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Seconds a client has to send a request's body once its head is in."
+    )
+    request_buffer_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Bytes of requests one server process holds at once; further bodies wait to be read.",
+    )
     json_max_depth: int = Field(
         DEFAULT_MAX_DEPTH,
         ge=1,
