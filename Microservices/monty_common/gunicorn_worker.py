@@ -96,6 +96,9 @@ class ReadAheadUnreader(Unreader):  # type: ignore[misc]
         size = min(max(size_hint or 0, 64 * 1024), MAX_PIECE)
         piece = bytes(self._data[self._at : self._at + size])
         self._at += len(piece)
+        if self._at >= len(self._data):
+            self._data = memoryview(b"")  # all read: the request's bytes are let go now
+            self._at = 0
         return piece
 
     def rest(self) -> bytes:
@@ -117,9 +120,10 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
         super().__init__(*args, **kwargs)
         self.limits = DEFAULT_LIMITS
         self.reading: dict[TConn, PendingRequest] = {}
-        # Bytes of requests held (being read, or served by a thread), and requests whose reading
-        # waits until fewer are held.
-        self.held = 0
+        # Room reserved by large bodies (being read, or served by a thread), and the requests whose
+        # body waits, unread, for room. Reserving the whole body first means that every body being
+        # read can complete: bodies each read in part cannot fill the room and wait for each other.
+        self.reserved = 0
         self.parked: deque[TConn] = deque()
         # Connections closing after their answer, until the client closes too or its time is up.
         self.lingering: dict[TConn, float] = {}
@@ -163,7 +167,6 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
         conn.sock.setblocking(False)
         pending = PendingRequest(data, self.limits, time.monotonic())
         self.reading[conn] = pending
-        self.held += len(data)
         if data:
             step = pending.step(time.monotonic())
             if step is not Step.MORE:
@@ -174,11 +177,6 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
     def on_request_readable(self, conn: TConn, _client: Any) -> None:
         """Read what the client sent of its request."""
         pending = self.reading[conn]
-        if pending.reading_body and self.held >= self.limits.buffer_bytes:
-            # Enough is held already: this body waits, without reading, until some is released.
-            self.poller.unregister(conn.sock)
-            self.parked.append(conn)
-            return
         try:
             chunk = conn.sock.recv(RECV_BYTES)
         except (BlockingIOError, InterruptedError):
@@ -188,7 +186,6 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
         if not chunk:
             self.drop(conn)  # the client went away
             return
-        self.held += len(chunk)
         self.advance(conn, pending, pending.feed(chunk, time.monotonic()))
 
     def advance(self, conn: TConn, pending: PendingRequest, step: Step) -> None:
@@ -196,18 +193,36 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
         if step is Step.HEAD_TOO_LARGE:
             self.refuse(conn, refusal(LimitRequestHeaders("request head over 64 KiB")))
         elif step is Step.READY:
+            if pending.room_needed and not pending.room_reserved:
+                # Read whole at once: there was no time to wait for room, it is held all the same.
+                pending.room_reserved = True
+                self.reserved += pending.room_needed
             self.hand_over(conn, pending)
+        elif pending.reading_body and pending.room_needed and not pending.room_reserved:
+            self.reserve_or_park(conn, pending)
         elif pending.wants_continue and not pending.continue_sent:
             # The client waits for this before it sends the body (RFC 9110 10.1.1).
             pending.continue_sent = True
             self.send_now(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def reserve_or_park(self, conn: TConn, pending: PendingRequest) -> None:
+        """Reserve room for a large body and read on, or leave it unread until there is room."""
+        if self.reserved and self.reserved + pending.room_needed > self.limits.buffer_bytes:
+            self.poller.unregister(conn.sock)
+            self.parked.append(conn)
+            return
+        pending.room_reserved = True
+        self.reserved += pending.room_needed
+        self.advance(conn, pending, Step.MORE)
 
     def hand_over(self, conn: TConn, pending: PendingRequest) -> None:
         """Give the complete request to a request thread."""
         self.forget(conn, release=False)
         if conn.parser is None:
             conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
+        # The unreader holds the bytes from here on, and lets them go once they are read.
         conn.parser.unreader = ReadAheadUnreader(pending.data)
+        pending.data = bytearray()
         conn.monty_request = pending
         conn.data_ready = True  # gthread's own wait for the first byte is over
         self.enqueue_req(conn)
@@ -263,14 +278,22 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
             with contextlib.suppress(KeyError, ValueError):
                 self.poller.unregister(conn.sock)
         if release:
-            self.release(len(pending.data))
+            self.release(pending)
 
-    def release(self, count: int) -> None:
-        """`count` bytes are no longer held: let parked bodies be read again."""
-        self.held -= count
-        while self.parked and self.held < self.limits.buffer_bytes:
-            conn = self.parked.popleft()
+    def release(self, pending: PendingRequest) -> None:
+        """Give back the room `pending` reserved; parked bodies that now fit are read."""
+        if not pending.room_reserved:
+            return
+        pending.room_reserved = False
+        self.reserved -= pending.room_needed
+        while self.parked:
+            conn = self.parked[0]
+            waiting = self.reading[conn]
+            if self.reserved and self.reserved + waiting.room_needed > self.limits.buffer_bytes:
+                return
+            self.parked.popleft()
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_request_readable, conn))
+            self.reserve_or_park(conn, waiting)
 
     # --- after a request thread ------------------------------------------------------------------
 
@@ -280,7 +303,7 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
         pending: PendingRequest | None = getattr(conn, "monty_request", None)
         conn.monty_request = None
         if pending is not None:
-            self.release(len(pending.data))
+            self.release(pending)
         keep = not fs.cancelled() and fs.exception() is None and fs.result() is True
         unreader = conn.parser.unreader if conn.parser is not None else None
         # Taking the rest lets the request's bytes go, even from a connection kept alive.

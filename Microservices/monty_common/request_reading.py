@@ -14,6 +14,8 @@ from dataclasses import dataclass
 MAX_HEAD_BYTES = 64 * 1024
 # As gunicorn's limit_request_line: a longer line is left to its parser, which refuses it (414).
 MAX_REQUEST_LINE = 8190
+# A body up to this size is always read at once; a larger one first reserves room (see ReadLimits).
+SMALL_BODY_BYTES = 64 * 1024
 # Longest chunk-size line, or trailer section, of a chunked body before it is malformed.
 MAX_CHUNK_LINE = 8192
 
@@ -29,7 +31,8 @@ class ReadLimits:
     # Largest body read ahead; a request declaring more goes to the app, which refuses it (413)
     # from its Content-Length without reading it.
     max_body_bytes: int
-    # Bytes of requests one server process holds at once, read or being served.
+    # Bytes of large bodies one server process holds at once, being read or served: a body over
+    # SMALL_BODY_BYTES reserves its length (a chunked one, max_body_bytes) before it is read.
     buffer_bytes: int
 
 
@@ -110,11 +113,20 @@ class PendingRequest:
         self.must_close = False
         self.wants_continue = False
         self.continue_sent = False
+        self.room_reserved = False
 
     @property
     def reading_body(self) -> bool:
         """Whether the head is complete and the body still coming."""
         return self.head_end is not None
+
+    @property
+    def room_needed(self) -> int:
+        """Bytes a large body reserves before it is read (0 for a small one, or none)."""
+        if self.head_end is None or self.must_close:
+            return 0
+        size = self.limits.max_body_bytes if self.body_end is None else self.body_end - self.head_end
+        return size if size > SMALL_BODY_BYTES else 0
 
     def feed(self, chunk: bytes, now: float) -> Step:
         """Add bytes the client sent; what is needed next."""

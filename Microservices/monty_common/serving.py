@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from monty_common.broker.connection import connection_parameters, describe_error, redact_url
 from monty_common.lifecycle import close_app
 from monty_common.logging_setup import configure_logging
+from monty_common.malloc_tuning import unmap_large_blocks
 from monty_common.request_reading import ReadLimits
 from monty_common.settings import BrokerSettings, ServiceSettings
 
@@ -76,6 +77,7 @@ def run_service(
     find the database ready and only bind to it.
     """
     configure_logging(settings.log_level)
+    unmap_large_blocks()  # inherited by the workers forked below
     if isinstance(settings, BrokerSettings):
         reason = broker_unreachable(settings)
         if reason is not None:

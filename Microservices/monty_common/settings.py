@@ -31,7 +31,7 @@ class ServiceSettings(BaseSettings):
     request_buffer_bytes: int = Field(
         64 * 1024 * 1024,
         ge=1024 * 1024,
-        description="Bytes of requests one server process holds at once; further bodies wait to be read.",
+        description="Bytes of bodies over 64 KiB a server process holds at once; further ones wait unread.",
     )
     json_max_depth: int = Field(
         DEFAULT_MAX_DEPTH,

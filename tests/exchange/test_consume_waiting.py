@@ -103,7 +103,11 @@ def test_batch_consume_takes_up_to_max_in_order(client: FlaskClient, amqp_url: s
         3,
         None,
     ]
-    assert client.get("/Consume/batch?max=10").get_json() == {"messages": [], "count": 0}
+    assert client.get("/Consume/batch?max=10").get_json() == {
+        "messages": [],
+        "count": 0,
+        "byte_limited": False,
+    }
     assert queue_depth(amqp_url, names.queue) == 0
 
 

@@ -57,15 +57,16 @@ def _skip_whitespace(text: str, at: int) -> int:
     return match.end() if match else at
 
 
-def split_array(text: str, limits: BatchLimits) -> list[str]:
-    """The exact text of each element of the JSON array `text`; 400 or 413 problems when it is not one."""
+def split_array(text: str, limits: BatchLimits) -> list[tuple[int, int]]:
+    """Where each element of the JSON array `text` starts and ends; 400 or 413 problems when it is not one."""
+    ascii_only = text.isascii()  # then a character is a byte, and sizes need no encoding
     at = _skip_whitespace(text, 0)
     if not text.startswith("[", at):
         raise bad_body("not-an-array", "Not An Array", "The body must be a JSON array of messages.")
     at = _skip_whitespace(text, at + 1)
     if text.startswith("]", at):
         raise bad_body("empty-batch", "Empty Batch", "The array holds no message; send one to publish.")
-    elements: list[str] = []
+    elements: list[tuple[int, int]] = []
     while True:
         if len(elements) == limits.messages:
             raise ProblemError(
@@ -84,15 +85,15 @@ def split_array(text: str, limits: BatchLimits) -> list[str]:
             raise _invalid(text, at, str(error)) from None
         except RecursionError:
             raise _invalid(text, at, "nested too deeply") from None
-        element = text[at:end]
-        if len(element.encode()) > limits.message_bytes:
+        size = end - at if ascii_only else len(text[at:end].encode())
+        if size > limits.message_bytes:
             raise ProblemError(
                 413,
                 "message-too-large",
                 "Message Too Large",
                 f"Message {len(elements)} is over {limits.message_bytes} bytes (MONTY_MAX_BODY_BYTES).",
             )
-        elements.append(element)
+        elements.append((at, end))
         at = _skip_whitespace(text, end)
         if text.startswith(",", at):
             at = _skip_whitespace(text, at + 1)
@@ -128,4 +129,9 @@ def read_json_batch(request: Request, limits: BatchLimits) -> list[bytes]:
         raise bad_body(
             "invalid-json", "Invalid JSON", f"The body is not UTF-8 (byte {error.start})."
         ) from None
-    return [element.encode() for element in split_array(text, limits)]
+    spans = split_array(text, limits)
+    if len(text) == len(raw):
+        # ASCII: the elements are slices of the body itself, cut once the text is let go.
+        del text
+        return [raw[start:end] for start, end in spans]
+    return [text[start:end].encode() for start, end in spans]

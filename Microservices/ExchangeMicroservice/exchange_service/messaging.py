@@ -53,9 +53,12 @@ def publish_batch(
     ]
 
 
-def take_messages(getter: MessageGetter, limit: int, wait: float) -> list[Delivery]:
-    """Take and acknowledge up to `limit` messages, waiting up to `wait` seconds for the first."""
-    return getter.take(limit, wait)
+def take_messages(
+    getter: MessageGetter, limit: int, wait: float, max_bytes: int | None = None
+) -> list[Delivery]:
+    """Take and acknowledge up to `limit` messages (ending once their bodies pass `max_bytes`),
+    waiting up to `wait` seconds for the first."""
+    return getter.take(limit, wait, max_bytes=max_bytes)
 
 
 def iso_time(moment: datetime | None) -> str | None:

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from exchange_service.messaging import BatchOutcome, iso_time
@@ -9,7 +10,7 @@ from monty_common.broker import BrokerUnavailable, Delivery, PublishRejected
 from monty_common.broker.problems import broker_problem
 from monty_common.envelope import Envelope
 from monty_common.problems import PROBLEM_TYPE_PREFIX
-from monty_common.strict_json import is_json
+from monty_common.strict_json import DEFAULT_MAX_DEPTH, is_json
 
 
 def publish_result(outcome: BatchOutcome, retry_after: int) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def publish_result(outcome: BatchOutcome, retry_after: int) -> dict[str, Any]:
     return result
 
 
-def delivery_json(delivery: Delivery) -> str:
+def delivery_json(delivery: Delivery, max_depth: int = DEFAULT_MAX_DEPTH) -> str:
     """A taken message as a JSON object; a JSON body is spliced in byte for byte, others in base64."""
     envelope = Envelope.read(delivery)
     meta: dict[str, Any] = {
@@ -49,12 +50,15 @@ def delivery_json(delivery: Delivery) -> str:
             text = delivery.body.decode("utf-8")
         except UnicodeDecodeError:
             text = None
-        if text is not None and is_json(text):
+        if text is not None and is_json(text, max_depth):
             return f'{head[:-1]}, "body": {text}}}'
     return f'{head[:-1]}, "body_base64": {json.dumps(base64.b64encode(delivery.body).decode())}}}'
 
 
-def batch_json(deliveries: list[Delivery]) -> str:
-    """Taken messages as {"messages": [...], "count": n}."""
-    items = ", ".join(delivery_json(delivery) for delivery in deliveries)
-    return f'{{"messages": [{items}], "count": {len(deliveries)}}}'
+def batch_json(deliveries: list[Delivery], byte_limited: bool, max_depth: int) -> Iterator[bytes]:
+    """Taken messages as {"messages": [...], "count": n, "byte_limited": ...}, a message at a time, so
+    the answer is never held whole beside the messages."""
+    yield b'{"messages": ['
+    for number, delivery in enumerate(deliveries):
+        yield (", " if number else "").encode() + delivery_json(delivery, max_depth).encode()
+    yield f'], "count": {len(deliveries)}, "byte_limited": {json.dumps(byte_limited)}}}'.encode()

@@ -148,10 +148,13 @@ def consume(query: ConsumeQuery) -> Response:
     return Response(delivery.body, 200, content_type=Envelope.read(delivery).content_type, headers=headers)
 
 
-def _take(limit: int, wait: int) -> list[Delivery]:
-    """Up to `limit` messages, waiting up to `wait` seconds for the first; 503 if the broker fails."""
+def _take(limit: int, wait: int, max_bytes: int | None = None) -> list[Delivery]:
+    """Up to `limit` messages (and about `max_bytes`), waiting up to `wait` seconds for the first; 503
+    if the broker fails."""
     try:
-        return take_waiting(lambda seconds: take_messages(broker.get().getter, limit, seconds), wait)
+        return take_waiting(
+            lambda seconds: take_messages(broker.get().getter, limit, seconds, max_bytes), wait
+        )
     except BrokerUnavailable as error:
         raise broker_problem(error, current_settings(ExchangeSettings).retry_after) from error
 
@@ -163,15 +166,22 @@ def _take(limit: int, wait: int) -> list[Delivery]:
         "Takes up to max (1 to 100) messages the queue holds, acknowledges them and answers them as "
         "JSON, oldest first: a JSON message's body embedded byte for byte, any other in base64. With "
         "wait=N (up to 20 s) an empty queue is watched for N seconds and the answer comes as soon as a "
-        "message arrives; an empty queue gives messages []."
+        "message arrives; an empty queue gives messages []. A batch also ends once its bodies pass "
+        "MONTY_MAX_CONSUME_BATCH_BYTES (4 MiB by default; the message that passes it is included): "
+        "byte_limited is then true and count says how many it holds."
     ),
     responses={200: TakenBatch, 401: UNAUTHORIZED, 403: FORBIDDEN, 429: TOO_MANY_WAITING, 503: UNAVAILABLE},
     security=[{"bearer": []}],
 )
 @guard("consumer")
 def consume_batch(query: BatchConsumeQuery) -> Response:
-    """Take up to max messages as one JSON answer."""
-    return Response(batch_json(_take(query.max, query.wait)), 200, mimetype="application/json")
+    """Take up to max messages as one JSON answer, written out one message at a time."""
+    settings = current_settings(ExchangeSettings)
+    taken = _take(query.max, query.wait, settings.max_consume_batch_bytes)
+    byte_limited = sum(len(delivery.body) for delivery in taken) >= settings.max_consume_batch_bytes
+    return Response(
+        batch_json(taken, byte_limited, settings.json_max_depth), 200, mimetype="application/json"
+    )
 
 
 @api.post(

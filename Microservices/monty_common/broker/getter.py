@@ -60,15 +60,18 @@ class MessageGetter:
         taken = self.take(1, 0.0, timeout)
         return taken[0] if taken else None
 
-    def take(self, limit: int, wait: float = 0.0, timeout: float | None = None) -> list[Delivery]:
-        """Take and acknowledge up to `limit` messages the queue holds now.
+    def take(
+        self, limit: int, wait: float = 0.0, timeout: float | None = None, max_bytes: int | None = None
+    ) -> list[Delivery]:
+        """Take and acknowledge up to `limit` messages the queue holds now, ending once their bodies
+        pass `max_bytes` (the message that passes it is kept).
 
         If it holds none, wait up to `wait` seconds and answer as soon as one arrives ([] if none
         does). `timeout` bounds the broker's part, on top of `wait`.
         """
         budget = (self.link.settings.broker_timeout if timeout is None else timeout) + wait
         taken: list[Delivery] = self.link.call(
-            lambda channel, future: self._enqueue(channel, Take(future, limit, wait)), budget
+            lambda channel, future: self._enqueue(channel, Take(future, limit, wait, max_bytes)), budget
         )
         return taken
 
@@ -112,7 +115,9 @@ class MessageGetter:
         wanted = min(take.wanted, remaining)
         if wanted <= 0 or take.gave_up:
             self._finish(channel, take)
-        elif wanted >= STREAM_FROM:
+        elif take.wanted_by_bytes(wanted) >= STREAM_FROM:
+            # Streamed messages arrive up to the prefetch at once: no more than are likely to fit.
+            wanted = take.wanted_by_bytes(wanted)
             self._stream = TakeStream(
                 channel, self.queue, take, wanted, lambda: self._on_stream_end(channel, take)
             )
