@@ -10,7 +10,6 @@ request thread ever waits for a client to send.
 """
 
 import contextlib
-import json
 import selectors
 import socket
 import time
@@ -21,20 +20,19 @@ from typing import Any
 from gunicorn import http, util
 from gunicorn.http.errors import (
     ConfigurationProblem,
-    ExpectationFailed,
-    ForbiddenProxyRequest,
     InvalidResponseHeader,
     InvalidResponseHeaderName,
     LimitRequestHeaders,
-    LimitRequestLine,
     ParseException,
-    UnsupportedTransferCoding,
 )
 from gunicorn.http.unreader import Unreader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from monty_common.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
+from monty_common.raw_answers import problem_answer, refusal
 from monty_common.request_reading import PendingRequest, ReadLimits, Step
+
+# Faults of the server or the application, which gunicorn's own handling logs as errors.
+_NOT_THE_CLIENTS = (ConfigurationProblem, InvalidResponseHeader, InvalidResponseHeaderName)
 
 # Read limits when the application object does not say (gunicorn run some other way).
 DEFAULT_LIMITS = ReadLimits(
@@ -46,40 +44,6 @@ RECV_BYTES = 256 * 1024
 LINGER_SECONDS = 2.0
 # Largest piece a request thread takes from a read-ahead request at once (as gunicorn's own).
 MAX_PIECE = 1024 * 1024
-
-# The parser's refusals that are not a plain 400, as gunicorn itself answers them.
-_STATUS: list[tuple[type[ParseException], int, str]] = [
-    (LimitRequestLine, 414, "URI Too Long"),
-    (LimitRequestHeaders, 431, "Request Header Fields Too Large"),
-    (UnsupportedTransferCoding, 501, "Not Implemented"),
-    (ExpectationFailed, 417, "Expectation Failed"),
-    (ForbiddenProxyRequest, 403, "Forbidden"),
-]
-# Faults of the server or the application, which gunicorn's own handling logs as errors.
-_NOT_THE_CLIENTS = (ConfigurationProblem, InvalidResponseHeader, InvalidResponseHeaderName)
-
-
-def refusal(error: ParseException) -> bytes:
-    """The whole HTTP response refusing a request that could not be parsed."""
-    status, title = next(((s, t) for kind, s, t in _STATUS if isinstance(error, kind)), (400, "Bad Request"))
-    return problem_answer(
-        status,
-        title,
-        "unparsable-request",
-        f"The HTTP request was refused before reaching the service: {error}",
-    )
-
-
-def problem_answer(status: int, title: str, slug: str, detail: str) -> bytes:
-    """A whole HTTP response carrying a problem, closing the connection."""
-    body = json.dumps(
-        {"type": PROBLEM_TYPE_PREFIX + slug, "title": title, "status": status, "detail": detail[:300]}
-    ).encode()
-    head = (
-        f"HTTP/1.1 {status} {title}\r\nConnection: close\r\nContent-Type: {PROBLEM_MEDIA_TYPE}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode("latin-1") + body
 
 
 class ReadAheadUnreader(Unreader):  # type: ignore[misc]
@@ -167,12 +131,9 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
         conn.sock.setblocking(False)
         pending = PendingRequest(data, self.limits, time.monotonic())
         self.reading[conn] = pending
-        if data:
-            step = pending.step(time.monotonic())
-            if step is not Step.MORE:
-                self.advance(conn, pending, step)
-                return
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_request_readable, conn))
+        if data:
+            self.advance(conn, pending, pending.step(time.monotonic()))
 
     def on_request_readable(self, conn: TConn, _client: Any) -> None:
         """Read what the client sent of its request."""
