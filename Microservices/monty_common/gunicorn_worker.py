@@ -29,7 +29,7 @@ from gunicorn.http.unreader import Unreader
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from monty_common.raw_answers import problem_answer, refusal
-from monty_common.request_reading import PendingRequest, ReadLimits, Step
+from monty_common.request_reading import BODY_LIMITS, PendingRequest, ReadLimits, Step
 
 # Faults of the server or the application, which gunicorn's own handling logs as errors.
 _NOT_THE_CLIENTS = (ConfigurationProblem, InvalidResponseHeader, InvalidResponseHeaderName)
@@ -97,13 +97,15 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
         if self.cfg.is_ssl:
             raise RuntimeError("TLS is terminated in front of MontyExchange's servers, not by gunicorn")
         limits = getattr(self.app, "read_limits", DEFAULT_LIMITS)
-        max_body = int(getattr(self.wsgi, "config", {}).get("MAX_CONTENT_LENGTH") or limits.max_body_bytes)
+        config = getattr(self.wsgi, "config", {})
+        max_body = int(config.get("MAX_CONTENT_LENGTH") or limits.max_body_bytes)
         # At least one largest request must fit, or it would wait for room that never comes.
         self.limits = ReadLimits(
             limits.header_timeout,
             limits.body_timeout,
             max_body,
             max(limits.buffer_bytes, max_body + 2 * 64 * 1024),
+            dict(config.get(BODY_LIMITS, {})),
         )
         super().run()
 

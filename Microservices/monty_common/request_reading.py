@@ -8,7 +8,8 @@ complete. This module is the bookkeeping, with no sockets: what is needed next, 
 
 import enum
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 # Largest request head (request line and headers) held; a larger one is refused with 431.
 MAX_HEAD_BYTES = 64 * 1024
@@ -18,6 +19,9 @@ MAX_REQUEST_LINE = 8190
 SMALL_BODY_BYTES = 64 * 1024
 # Longest chunk-size line, or trailer section, of a chunked body before it is malformed.
 MAX_CHUNK_LINE = 8192
+
+# An app's config key: {path: largest body} for routes whose limit is below MAX_CONTENT_LENGTH.
+BODY_LIMITS = "MONTY_BODY_LIMITS"
 
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
@@ -34,6 +38,14 @@ class ReadLimits:
     # Bytes of large bodies one server process holds at once, being read or served: a body over
     # SMALL_BODY_BYTES reserves its length (a chunked one, max_body_bytes) before it is read.
     buffer_bytes: int
+    # Lower limits of some paths (BODY_LIMITS).
+    path_limits: Mapping[str, int] = field(default_factory=dict)
+
+    def body_limit(self, request_line: bytes) -> int:
+        """The largest body read ahead for the request with `request_line`."""
+        parts = request_line.split(b" ")
+        path = parts[1].split(b"?")[0].decode("latin-1") if len(parts) == 3 else ""
+        return self.path_limits.get(path, self.max_body_bytes)
 
 
 class Step(enum.Enum):
@@ -114,6 +126,7 @@ class PendingRequest:
         self.wants_continue = False
         self.continue_sent = False
         self.room_reserved = False
+        self.max_body = limits.max_body_bytes
 
     @property
     def reading_body(self) -> bool:
@@ -125,7 +138,7 @@ class PendingRequest:
         """Bytes a large body reserves before it is read (0 for a small one, or none)."""
         if self.head_end is None or self.must_close:
             return 0
-        size = self.limits.max_body_bytes if self.body_end is None else self.body_end - self.head_end
+        size = self.max_body if self.body_end is None else self.body_end - self.head_end
         return size if size > SMALL_BODY_BYTES else 0
 
     def feed(self, chunk: bytes, now: float) -> Step:
@@ -182,14 +195,15 @@ class PendingRequest:
             elif name == b"expect" and value.lower() == b"100-continue":
                 self.wants_continue = lines[0].endswith(b"HTTP/1.1")
         assert self.head_end is not None
+        self.max_body = self.limits.body_limit(lines[0])
         if codings:
             if codings[-1] != b"chunked" or lengths:
                 self._body_unknown()
             else:
-                self._chunks = _ChunkScan(self.head_end, self.limits.max_body_bytes)
+                self._chunks = _ChunkScan(self.head_end, self.max_body)
         elif len(lengths) > 1 or (lengths and not lengths[0].isdigit()):
             self._body_unknown()
-        elif lengths and int(lengths[0]) > self.limits.max_body_bytes:
+        elif lengths and int(lengths[0]) > self.max_body:
             self._body_unknown()  # the app refuses it from its Content-Length (413)
         else:
             self.body_end = self.head_end + (int(lengths[0]) if lengths else 0)

@@ -80,3 +80,20 @@ def test_heads_the_parser_refuses_go_on_at_once_and_an_endless_head_is_refused()
     assert pending(b"GET / HTTP/1.1\nHost: x").step(0) is Step.READY
     assert pending(b"GET /" + b"x" * 9000).step(0) is Step.READY
     assert pending(b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * (MAX_HEAD_BYTES // 6)).step(0) is Step.HEAD_TOO_LARGE
+
+
+def test_a_route_with_a_lower_limit_is_not_read_past_it() -> None:
+    """A path's own limit (the exchange's single message) applies before the app's largest body."""
+    limits = ReadLimits(
+        header_timeout=5, body_timeout=30, max_body_bytes=100, buffer_bytes=1, path_limits={"/a": 10}
+    )
+    declared = PendingRequest(b"POST /a?x=1 HTTP/1.1\r\nContent-Length: 11\r\n\r\n", limits, now=0.0)
+    assert declared.step(0) is Step.READY
+    assert declared.must_close
+    chunked = PendingRequest(
+        b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nb\r\n" + b"x" * 11, limits, 0
+    )
+    assert chunked.step(0) is Step.READY
+    assert chunked.must_close
+    elsewhere = PendingRequest(b"POST /b HTTP/1.1\r\nContent-Length: 11\r\n\r\n", limits, now=0.0)
+    assert elsewhere.step(0) is Step.MORE
