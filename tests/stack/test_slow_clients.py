@@ -22,11 +22,11 @@ BODY_TIMEOUT = 3
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Every service, with short read timeouts so the test does not wait long for the server to act."""
     data: Path = tmp_path_factory.mktemp("slow-clients")
     timeouts = {"MONTY_HEADER_TIMEOUT": str(HEADER_TIMEOUT), "MONTY_BODY_TIMEOUT": str(BODY_TIMEOUT)}
-    with running_stack("amqp://guest:guest@127.0.0.1:5672/", data, common_env=timeouts) as running:
+    with running_stack(amqp_url, data, common_env=timeouts) as running:
         yield running
 
 
