@@ -3,6 +3,7 @@
 from typing import TypeVar
 
 from monty_common.extension import Extension
+from monty_common.json_provider import StrictJSONProvider
 from monty_common.logging_setup import configure_logging
 from monty_common.openapi_app import MontyOpenAPI, new_openapi_app
 from monty_common.settings import ServiceSettings
@@ -22,6 +23,7 @@ def new_service_app(
     app = new_openapi_app(import_name, title, API_VERSION)
     # Werkzeug refuses a larger body (413) before any view reads it.
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
+    app.json = StrictJSONProvider(app, settings.json_max_depth)
     service_settings.init_app(app, settings)
     return app
 

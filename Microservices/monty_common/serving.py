@@ -13,7 +13,9 @@ from pydantic import ValidationError
 from monty_common.broker.connection import CONNECT_ERRORS, connection_parameters, describe_error, redact_url
 from monty_common.lifecycle import close_app
 from monty_common.logging_setup import configure_logging
+from monty_common.malloc_tuning import unmap_large_blocks
 from monty_common.private_files import private_directory
+from monty_common.request_reading import ReadLimits
 from monty_common.settings import BrokerSettings, ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -51,10 +53,11 @@ class _UnnamedResponse(wsgi.Response):  # type: ignore[misc]
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     """gunicorn driven from code: each worker builds its own app after the fork."""
 
-    def __init__(self, build: Callable[[], Flask], options: dict[str, Any]) -> None:
-        """Keep the factory call and the server options."""
+    def __init__(self, build: Callable[[], Flask], options: dict[str, Any], read_limits: ReadLimits) -> None:
+        """Keep the factory call, the server options and the limits its workers read requests within."""
         self._build = build
         self._options = options
+        self.read_limits = read_limits
         super().__init__()
 
     def load_config(self) -> None:
@@ -83,6 +86,7 @@ def run_service(
     find the database ready and only bind to it.
     """
     configure_logging(settings.log_level)
+    unmap_large_blocks()  # inherited by the workers forked below
     if isinstance(settings, BrokerSettings):
         reason = broker_unreachable(settings)
         if reason is not None:
@@ -119,5 +123,7 @@ def run_service(
         # One control socket per user would clash between the services of one stack.
         "control_socket_disable": True,
     }
-    _Gunicorn(lambda: factory(settings), options).run()
+    # The largest body is the app's own (each worker reads it from the app it builds).
+    limits = ReadLimits(settings.header_timeout, settings.body_timeout, 0, settings.request_buffer_bytes)
+    _Gunicorn(lambda: factory(settings), options, limits).run()
     return 0

@@ -5,6 +5,8 @@ from pathlib import Path
 from pydantic import Field, FilePath, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from monty_common.strict_json import DEFAULT_MAX_DEPTH, MAX_DEPTH_CEILING
+
 
 class ServiceSettings(BaseSettings):
     """Settings common to every service; each service subclasses it with its own."""
@@ -19,6 +21,23 @@ class ServiceSettings(BaseSettings):
     threads: int = Field(16, ge=1, le=256, description="Request threads per server process.")
     retry_after: int = Field(
         2, ge=1, le=3600, description="Retry-After seconds of every answer asking to come back (503, 429)."
+    )
+    header_timeout: float = Field(
+        5.0, gt=0, le=300, description="Seconds a client has to send a request's line and headers."
+    )
+    body_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Seconds a client has to send a request's body once its head is in."
+    )
+    request_buffer_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Bytes of bodies over 64 KiB a server process holds at once; further ones wait unread.",
+    )
+    json_max_depth: int = Field(
+        DEFAULT_MAX_DEPTH,
+        ge=1,
+        le=MAX_DEPTH_CEILING,
+        description="Deepest nesting of arrays and objects a JSON body may have (deeper is 400).",
     )
 
 

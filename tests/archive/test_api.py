@@ -252,7 +252,7 @@ def test_readyz_shows_the_archive_lag(
         listing = requests.get(
             server.url + "/Messages", headers=test_keys.bearer("r", ["consumer"]), timeout=5
         )
-        assert listing.json() == {"items": [], "next_cursor": None}
+        assert listing.json() == {"items": [], "count": 0, "next_cursor": None, "byte_limited": False}
     finally:
         server.stop()
     assert "Traceback" not in server.output()

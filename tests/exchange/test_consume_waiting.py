@@ -106,7 +106,11 @@ def test_batch_consume_takes_up_to_max_in_order(client: FlaskClient, amqp_url: s
         3,
         None,
     ]
-    assert client.get("/Consume/batch?max=10").get_json() == {"messages": [], "count": 0}
+    assert client.get("/Consume/batch?max=10").get_json() == {
+        "messages": [],
+        "count": 0,
+        "byte_limited": False,
+    }
     assert queue_depth(amqp_url, names.queue) == 0
 
 
@@ -293,3 +297,16 @@ def _consumers(amqp_url: str, queue: str) -> int:
     with admin_channel(amqp_url) as channel:
         count: int = channel.queue_declare(queue, passive=True).method.consumer_count
         return count
+
+
+def test_a_served_batch_reports_the_verified_producer(
+    live_exchange: ServiceProcess, test_keys: TestKeys
+) -> None:
+    """Under the real server the batch answer is written after the request's context is gone, and
+    still says the gateway verified the producer."""
+    bearer = {"Authorization": f"Bearer {test_keys.token('admin-user', ['admin'])}"}
+    posted = requests.post(live_exchange.url + "/Message", json={"n": 1}, headers=bearer, timeout=10)
+    assert posted.status_code == 200
+    answer = requests.get(live_exchange.url + "/Consume/batch?max=5", headers=bearer, timeout=10)
+    assert answer.status_code == 200
+    assert [message["producer_verified"] for message in answer.json()["messages"]] == [True]

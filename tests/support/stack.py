@@ -63,11 +63,13 @@ def running_stack(
     auth_env: dict[str, str] | None = None,
     exchanges: dict[str, dict[str, str]] | None = None,
     archive_worker: bool = False,
+    common_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     """Users, auth, the exchange(s), the archive API (and worker) up; all stopped and cleaned after.
 
     `exchanges` maps a name to the extra settings of an exchange service (one plain "exchange" by
-    default); every exchange shares the stack's exchange, queue and routing key.
+    default); every exchange shares the stack's exchange, queue and routing key. `common_env` goes
+    to every service.
     """
     names = unique_names()
     archive_names = ArchiveNames.around(names)
@@ -90,6 +92,7 @@ def running_stack(
     logs = REPO_ROOT / "artifacts" / "server-logs" / tag
 
     def serve(name: str, script: str, env: dict[str, str], port: int | None = None) -> None:
+        env = {**(common_env or {}), **env}
         services[name] = start_service(script, env, logs / f"{name.replace(' ', '-')}.log", port, name)
         started.append(services[name])
 

@@ -80,4 +80,9 @@ class MessagePageOut(BaseModel):
     """One page of archived messages."""
 
     items: list[MessageOut]
+    count: int = Field(description="How many messages this page holds.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+    byte_limited: bool = Field(
+        description="True when the page stopped before `limit` because its messages passed the byte "
+        "budget (MONTY_MAX_PAGE_BYTES); next_cursor then goes on."
+    )

@@ -21,15 +21,21 @@ class ListFilter:
     producer: str | None = None
 
 
+# What an item adds to a page besides its body: its metadata as JSON, at most.
+ITEM_OVERHEAD_BYTES = 1024
+
+
 @dataclass(frozen=True)
 class MessagePage:
-    """Up to `limit` messages, and the cursor of the next page (None on the last)."""
+    """Up to `limit` messages, the cursor of the next page (None on the last), and whether the page
+    stopped early at its byte budget."""
 
     items: list[ArchivedMessage]
     next_cursor: str | None
+    byte_limited: bool = False
 
 
-def _after(query: Select[ArchivedMessage], cursor: Cursor, order: Order) -> Select[ArchivedMessage]:
+def _after(query: Select[int, int], cursor: Cursor, order: Order) -> Select[int, int]:
     """Rows strictly past the cursor in `order` (published_at, then id to break ties)."""
     at, row_id = ArchivedMessage.published_at, ArchivedMessage.id
     if order == "newest":
@@ -39,10 +45,15 @@ def _after(query: Select[ArchivedMessage], cursor: Cursor, order: Order) -> Sele
     return query.where(or_(at > cursor.published_at, and_(at == cursor.published_at, row_id > cursor.row_id)))
 
 
-def list_messages(selection: ListFilter, limit: int, cursor: Cursor | None) -> MessagePage:
-    """A page of archived messages; since is inclusive, until exclusive."""
+def list_messages(selection: ListFilter, limit: int, cursor: Cursor | None, max_bytes: int) -> MessagePage:
+    """A page of archived messages, at most `limit` of them and about `max_bytes` (at least one
+    message, however large); since is inclusive, until exclusive.
+
+    The sizes of the candidates are read first and only the bodies that fit are loaded, so a page
+    of large messages never holds more than its budget in memory.
+    """
     at, row_id = ArchivedMessage.published_at, ArchivedMessage.id
-    query = select(ArchivedMessage)
+    query = select(row_id, ArchivedMessage.size_bytes)
     if selection.order == "newest":
         query = query.order_by(at.desc(), row_id.desc())
     else:
@@ -56,12 +67,28 @@ def list_messages(selection: ListFilter, limit: int, cursor: Cursor | None) -> M
     if cursor is not None:
         query = _after(query, cursor, selection.order)
     with database.session() as session:
-        rows = list(session.scalars(query.limit(limit + 1)))
-    items = rows[:limit]
-    if len(rows) <= limit:
+        sizes = [(identifier, size) for identifier, size in session.execute(query.limit(limit + 1))]
+        chosen = _fitting(sizes[:limit], max_bytes)
+        found = session.scalars(select(ArchivedMessage).where(row_id.in_(chosen))).all()
+        by_id = {message.id: message for message in found}
+        items = [by_id[identifier] for identifier in chosen]
+    byte_limited = len(chosen) < min(len(sizes), limit)
+    if len(sizes) <= len(chosen):
         return MessagePage(items, None)
     last = items[-1]
-    return MessagePage(items, Cursor(last.published_at, last.id).encode())
+    return MessagePage(items, Cursor(last.published_at, last.id).encode(), byte_limited)
+
+
+def _fitting(sizes: list[tuple[int, int]], max_bytes: int) -> list[int]:
+    """The ids of the leading rows whose bodies (and metadata) fit in `max_bytes`; the first always."""
+    chosen: list[int] = []
+    total = 0
+    for identifier, size in sizes:
+        total += size + ITEM_OVERHEAD_BYTES
+        if chosen and total > max_bytes:
+            break
+        chosen.append(identifier)
+    return chosen
 
 
 def get_message(message_id: str) -> ArchivedMessage:

@@ -7,7 +7,7 @@ from typing import Any
 from archive_service.models import ROUTING_KEY_MAX
 from monty_common.envelope import TEXT_MAX, Envelope
 from monty_common.producer_stamp import ProducerStamp
-from monty_common.strict_json import is_json
+from monty_common.strict_json import DEFAULT_MAX_DEPTH, is_json
 
 
 class PoisonMessage(Exception):
@@ -32,19 +32,24 @@ class ArchiveRecord:
         return asdict(self)
 
 
-def json_text(body: bytes) -> str:
-    """The body as text after checking it is one UTF-8 JSON document, or PoisonMessage."""
+def json_text(body: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> str:
+    """The body as text after checking it is one strict UTF-8 JSON document, or PoisonMessage."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise PoisonMessage("the body is not UTF-8 JSON (UnicodeDecodeError)") from None
-    if not is_json(text):
+    if not is_json(text, max_depth):
         raise PoisonMessage("the body is not UTF-8 JSON")
     return text
 
 
 def record_of(
-    method: Any, properties: Any, body: bytes, archived_at: datetime, stamp: ProducerStamp
+    method: Any,
+    properties: Any,
+    body: bytes,
+    archived_at: datetime,
+    stamp: ProducerStamp,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> ArchiveRecord:
     """The row for a delivery (pika's method and properties), or PoisonMessage saying why there is none;
     `stamp` tells whether its producer is verified."""
@@ -53,7 +58,7 @@ def record_of(
         raise PoisonMessage(f"the message has no usable message_id (1 to {TEXT_MAX} characters of text)")
     return ArchiveRecord(
         message_id=envelope.message_id,
-        body=json_text(body),
+        body=json_text(body, max_depth),
         producer=envelope.producer,
         producer_verified=stamp.verified(properties, body),
         routing_key=str(method.routing_key)[:ROUTING_KEY_MAX],

@@ -1,6 +1,7 @@
 """Answering archived messages as JSON with each body embedded verbatim, byte for byte as published."""
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Response
@@ -38,7 +39,13 @@ def message_response(message: ArchivedMessage) -> Response:
 
 
 def page_response(page: MessagePage) -> Response:
-    """A page of messages with its next cursor."""
-    items = ", ".join(message_json(message) for message in page.items)
-    body = f'{{"items": [{items}], "next_cursor": {json.dumps(page.next_cursor)}}}'
-    return Response(body, 200, mimetype="application/json")
+    """A page of messages with its count and next cursor, written out one message at a time."""
+
+    def pieces() -> Iterator[bytes]:
+        yield b'{"items": ['
+        for number, message in enumerate(page.items):
+            yield (", " if number else "").encode() + message_json(message).encode()
+        tail = {"count": len(page.items), "next_cursor": page.next_cursor, "byte_limited": page.byte_limited}
+        yield b"], " + json.dumps(tail)[1:].encode()
+
+    return Response(pieces(), 200, mimetype="application/json")

@@ -11,8 +11,10 @@ from archive_service import queries
 from archive_service.api_models import MessageOut, MessagePageOut, MessagePath, MessagesQuery
 from archive_service.cursors import decode_cursor
 from archive_service.rendering import message_response, page_response
+from archive_service.settings import ArchiveSettings
 from monty_common.auth import guard
 from monty_common.openapi_app import problem_doc as problem
+from monty_common.service_app import current_settings
 
 api = APIBlueprint(
     "archive",
@@ -34,7 +36,9 @@ GUARDED: ResponseDict = {
     operation_id="listArchivedMessages",
     description=(
         "Archived messages by published_at, newest or oldest first, a page at a time. "
-        "Pass next_cursor as cursor (with the same order and filters) for the next page."
+        "Pass next_cursor as cursor (with the same order and filters) for the next page. A page also "
+        "stops once its messages pass MONTY_MAX_PAGE_BYTES (4 MiB by default; a single larger message "
+        "comes alone): byte_limited is then true, count says how many it holds, and next_cursor goes on."
     ),
     responses={**GUARDED, 200: MessagePageOut},
 )
@@ -43,7 +47,8 @@ def list_messages(query: MessagesQuery) -> Response:
     """One page of archived messages."""
     cursor = decode_cursor(query.cursor) if query.cursor else None
     selection = queries.ListFilter(query.order, query.since, query.until, query.producer)
-    return page_response(queries.list_messages(selection, query.limit, cursor))
+    budget = current_settings(ArchiveSettings).max_page_bytes
+    return page_response(queries.list_messages(selection, query.limit, cursor, budget))
 
 
 @api.get(

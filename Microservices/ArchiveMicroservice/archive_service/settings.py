@@ -23,6 +23,11 @@ class ArchiveSettings(BrokerSettings, TokenSettings, ServiceSecretSettings):
     archive_flush_seconds: float = Field(
         0.2, gt=0, le=10, description="Longest a received message waits before its batch is committed."
     )
+    max_page_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=64 * 1024,
+        description="About the most bytes of messages one GET /Messages page holds (one message at least).",
+    )
     archive_database_url: str | None = Field(
         None, description="SQLAlchemy URL; the SQLite file archive.db in data_dir if unset."
     )

@@ -150,7 +150,9 @@ class ArchiveWorker:
     def _receive(self, channel: BlockingChannel, method: Any, properties: Any, body: bytes) -> None:
         """Add a message to the batch, or dead-letter it, with the reason, when it can never be stored."""
         try:
-            record = record_of(method, properties, body, datetime.now(UTC), self._stamp)
+            record = record_of(
+                method, properties, body, datetime.now(UTC), self._stamp, self.settings.json_max_depth
+            )
         except PoisonMessage as error:
             reason = str(error)
         except Exception as error:

@@ -17,6 +17,7 @@ from monty_common.auth import new_token_verifier
 from monty_common.health import health_blueprint
 from monty_common.openapi_app import MontyOpenAPI
 from monty_common.producer_stamp import ProducerStamp
+from monty_common.request_reading import BODY_LIMITS
 from monty_common.service_app import new_service_app
 from monty_common.service_secret import resolve_secret
 
@@ -31,6 +32,8 @@ def create_app(settings: ExchangeSettings | None = None) -> MontyOpenAPI:
         # Also caps any body read outside read_json_body.
         max_body_bytes=max(settings.max_body_bytes, settings.max_batch_bytes),
     )
+    # The server reads a body ahead only up to its route's own limit (a larger one is refused).
+    app.config[BODY_LIMITS] = {"/Message": settings.max_body_bytes, "/Messages": settings.max_batch_bytes}
     register_extensions(app, settings)
     register_blueprints(app, settings)
     return app

@@ -74,3 +74,7 @@ class TakenBatch(BaseModel):
 
     messages: list[TakenMessage]
     count: int
+    byte_limited: bool = Field(
+        description="True when the batch stopped before max because its bodies passed the byte budget "
+        "(MONTY_MAX_CONSUME_BATCH_BYTES); more may be waiting in the queue."
+    )

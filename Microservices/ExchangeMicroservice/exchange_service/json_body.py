@@ -1,15 +1,13 @@
 """Reading a request body that must be one JSON document, keeping its exact bytes."""
 
-import json
-from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from flask import Request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from monty_common import strict_json
 from monty_common.problems import ProblemError
-from monty_common.strict_json import reject_constant, skip_number
+from monty_common.strict_json import skip_number
 
 JSON_MEDIA_TYPE = "application/json"
 
@@ -44,27 +42,17 @@ def read_limited_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def read_json_body(request: Request, limit: int) -> bytes:
-    """Return the body's bytes (at most `limit`) after checking they are one UTF-8 JSON document."""
+def read_json_body(request: Request, limit: int, max_depth: int) -> bytes:
+    """Return the body's bytes (at most `limit`) after checking they are one strict UTF-8 JSON value."""
     raw = read_declared_json(request, limit)
-    _parse(raw, parse_int=skip_number, parse_float=skip_number)
+    strict_json.loads(raw, max_depth, skip_number, skip_number, keep=False)
     return raw
 
 
-def read_json_value(request: Request, limit: int) -> tuple[bytes, Any]:
+def read_json_value(request: Request, limit: int, max_depth: int) -> tuple[bytes, Any]:
     """Like read_json_body, and the value too, with exact numbers (int, Decimal) for a schema to check."""
     raw = read_declared_json(request, limit)
-    return raw, exact_value(raw)
-
-
-def exact_value(raw: bytes) -> Any:
-    """The JSON value of `raw` with exact numbers (int, Decimal), or a 400 problem saying why not."""
-    try:
-        return json.loads(raw.decode("utf-8"), parse_constant=reject_constant, parse_float=Decimal)
-    except (ValueError, RecursionError):
-        # Parsed again to give the same answer as read_json_body; an integer over Python's digit
-        # limit (4300), which is still JSON, becomes a Decimal there.
-        return _parse(raw, parse_int=Decimal, parse_float=Decimal)
+    return raw, strict_json.exact_loads(raw, max_depth)
 
 
 def read_declared_json(request: Request, limit: int) -> bytes:
@@ -86,25 +74,3 @@ def read_declared_json(request: Request, limit: int) -> bytes:
     if not raw.strip():
         raise bad_body("empty-body", "Empty Body", "The body is empty; send one JSON value.")
     return raw
-
-
-def _parse(raw: bytes, parse_int: Callable[[str], Any], parse_float: Callable[[str], Any]) -> Any:
-    """The JSON value in `raw`, or a 400 problem saying why it is not one."""
-    try:
-        return json.loads(
-            raw.decode("utf-8"), parse_constant=reject_constant, parse_int=parse_int, parse_float=parse_float
-        )
-    except UnicodeDecodeError as error:
-        raise bad_body(
-            "invalid-json", "Invalid JSON", f"The body is not UTF-8 (byte {error.start})."
-        ) from None
-    except json.JSONDecodeError as error:
-        raise bad_body(
-            "invalid-json",
-            "Invalid JSON",
-            f"The body is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.",
-        ) from None
-    except ValueError as error:
-        raise bad_body("invalid-json", "Invalid JSON", f"The body is not valid JSON: {error}.") from None
-    except RecursionError:
-        raise bad_body("invalid-json", "Invalid JSON", "The body's JSON is nested too deeply.") from None

@@ -1,15 +1,21 @@
 """The optional JSON Schema that every message body must match (MONTY_MESSAGE_SCHEMA)."""
 
 import json
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 
+from monty_common.json_walk import json_pointer
 from monty_common.problems import ProblemError
 from monty_common.strict_json import reject_constant
+
+__all__ = ["JsonSchema", "MessageSchema", "json_pointer", "load_message_schema", "schema_violation"]
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 MAX_LISTED_ERRORS = 20
@@ -20,10 +26,9 @@ VALUE_MASK = "the value"
 
 JsonSchema = dict[str, Any] | bool
 
-
-def json_pointer(path: list[str | int]) -> str:
-    """`path` as an RFC 6901 JSON Pointer ("" for the root)."""
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+# The largest finite double; a number past it is infinity to a reader that uses doubles.
+_DOUBLE_MAX = sys.float_info.max
+BEYOND_DOUBLE = "a number beyond the range of a double (about 1.8e308)"
 
 
 def _read_document(path: Path) -> JsonSchema:
@@ -76,13 +81,15 @@ class MessageSchema:
         `at` is where `value` sits in the body (a batch's index), prefixed to the locations named.
         """
         prefix = at or []
-        try:
-            errors = list(islice(self.validator.iter_errors(value), MAX_LISTED_ERRORS + 1))
-        except ValueError:
-            # Raised while converting an integer over Python's digit limit (4300).
+        beyond = list(islice(numbers_beyond_double(value, prefix), MAX_LISTED_ERRORS))
+        if beyond:
+            # A consumer reading the body with doubles would see infinity, or fail: whatever the
+            # schema says of the number, it does not hold for what they read.
             raise schema_violation(
-                "The body holds a number too long to be checked against the message schema.", []
-            ) from None
+                f"The body holds a number beyond the range of a double at '{beyond[0]}'.",
+                [{"name": pointer, "reason": BEYOND_DOUBLE} for pointer in beyond],
+            )
+        errors = list(islice(self.validator.iter_errors(value), MAX_LISTED_ERRORS + 1))
         if not errors:
             return
         invalid = [
@@ -97,6 +104,26 @@ class MessageSchema:
         raise schema_violation(
             f"The body does not match the message schema at {where}: {first['reason']}{more}.", invalid
         )
+
+
+def numbers_beyond_double(value: Any, at: list[str | int]) -> Iterator[str]:
+    """JSON Pointers of the numbers in `value` (exact: int or Decimal) whose magnitude no double holds."""
+    stack: list[tuple[Any, list[str | int]]] = [(value, at)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((member, [*path, key]) for key, member in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((member, [*path, index]) for index, member in reversed(list(enumerate(item))))
+        elif isinstance(item, int | Decimal) and not isinstance(item, bool) and _beyond_double(item):
+            yield json_pointer(path)
+
+
+def _beyond_double(number: int | Decimal) -> bool:
+    """Whether no double holds `number` (ints and Decimals compare with floats exactly)."""
+    if isinstance(number, int):
+        return abs(number) > _DOUBLE_MAX
+    return number.copy_abs() > Decimal(_DOUBLE_MAX)  # exact: abs() would round to the context
 
 
 def _shorten(reason: str) -> str:

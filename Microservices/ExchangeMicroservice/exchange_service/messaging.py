@@ -58,11 +58,16 @@ def publish_batch(
 
 
 def take_messages(
-    getter: MessageGetter, limit: int, wait: float, still_wanted: Callable[[], bool] | None = None
+    getter: MessageGetter,
+    limit: int,
+    wait: float,
+    max_bytes: int | None = None,
+    still_wanted: Callable[[], bool] | None = None,
 ) -> list[Delivery]:
-    """Take and acknowledge up to `limit` messages, waiting up to `wait` seconds for the first;
-    nothing is taken once `still_wanted` says the answer has nobody to go to."""
-    return getter.take(limit, wait, still_wanted=still_wanted)
+    """Take and acknowledge up to `limit` messages (ending once their bodies pass `max_bytes`),
+    waiting up to `wait` seconds for the first; nothing is taken once `still_wanted` says the answer
+    has nobody to go to."""
+    return getter.take(limit, wait, max_bytes=max_bytes, still_wanted=still_wanted)
 
 
 def iso_time(moment: datetime | None) -> str | None:
@@ -94,10 +99,6 @@ def message_headers(delivery: Delivery) -> dict[str, str]:
     ):
         if value is not None:
             headers[name] = header_value(value)
-    headers["Monty-Producer-Verified"] = "true" if producer_verified(delivery) else "false"
+    verified = producer_stamp.get().verified(delivery, delivery.body)
+    headers["Monty-Producer-Verified"] = "true" if verified else "false"
     return headers
-
-
-def producer_verified(delivery: Delivery) -> bool:
-    """Whether the message's producer is one the gateway authenticated (its stamp holds)."""
-    return producer_stamp.get().verified(delivery, delivery.body)

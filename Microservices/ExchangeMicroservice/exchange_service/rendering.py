@@ -2,14 +2,16 @@
 
 import base64
 import json
+from collections.abc import Iterator
 from typing import Any
 
-from exchange_service.messaging import BatchOutcome, iso_time, producer_verified
+from exchange_service.messaging import BatchOutcome, iso_time
 from monty_common.broker import BrokerUnavailable, Delivery, PublishRejected
 from monty_common.broker.problems import broker_problem
 from monty_common.envelope import Envelope
 from monty_common.problems import PROBLEM_TYPE_PREFIX
-from monty_common.strict_json import is_json
+from monty_common.producer_stamp import ProducerStamp
+from monty_common.strict_json import DEFAULT_MAX_DEPTH, is_json
 
 
 def publish_result(outcome: BatchOutcome, retry_after: int) -> dict[str, Any]:
@@ -32,7 +34,7 @@ def publish_result(outcome: BatchOutcome, retry_after: int) -> dict[str, Any]:
     return result
 
 
-def delivery_json(delivery: Delivery) -> str:
+def delivery_json(delivery: Delivery, stamp: ProducerStamp, max_depth: int = DEFAULT_MAX_DEPTH) -> str:
     """A taken message as a JSON object; a JSON body is spliced in byte for byte, others in base64."""
     envelope = Envelope.read(delivery)
     meta: dict[str, Any] = {
@@ -41,7 +43,7 @@ def delivery_json(delivery: Delivery) -> str:
         "redelivered": delivery.redelivered,
         "producer": envelope.producer,
         "producer_name": envelope.producer_name,
-        "producer_verified": producer_verified(delivery),
+        "producer_verified": stamp.verified(delivery, delivery.body),
         "content_type": envelope.content_type,
     }
     head = json.dumps(meta)
@@ -50,12 +52,18 @@ def delivery_json(delivery: Delivery) -> str:
             text = delivery.body.decode("utf-8")
         except UnicodeDecodeError:
             text = None
-        if text is not None and is_json(text):
+        if text is not None and is_json(text, max_depth):
             return f'{head[:-1]}, "body": {text}}}'
     return f'{head[:-1]}, "body_base64": {json.dumps(base64.b64encode(delivery.body).decode())}}}'
 
 
-def batch_json(deliveries: list[Delivery]) -> str:
-    """Taken messages as {"messages": [...], "count": n}."""
-    items = ", ".join(delivery_json(delivery) for delivery in deliveries)
-    return f'{{"messages": [{items}], "count": {len(deliveries)}}}'
+def batch_json(
+    deliveries: list[Delivery], byte_limited: bool, max_depth: int, stamp: ProducerStamp
+) -> Iterator[bytes]:
+    """Taken messages as {"messages": [...], "count": n, "byte_limited": ...}, a message at a time, so
+    the answer is never held whole beside the messages (it is written after the request's context
+    is gone: everything it needs is passed in)."""
+    yield b'{"messages": ['
+    for number, delivery in enumerate(deliveries):
+        yield (", " if number else "").encode() + delivery_json(delivery, stamp, max_depth).encode()
+    yield f'], "count": {len(deliveries)}, "byte_limited": {json.dumps(byte_limited)}}}'.encode()

@@ -5,9 +5,9 @@ from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 
 from exchange_service.api_models import BatchConsumeQuery, BatchPublished, ConsumeQuery, Published, TakenBatch
-from exchange_service.extensions import broker, message_schema
+from exchange_service.extensions import broker, message_schema, producer_stamp
 from exchange_service.json_batch import BatchLimits, read_json_batch
-from exchange_service.json_body import exact_value, read_json_body, read_json_value
+from exchange_service.json_body import read_json_body, read_json_value
 from exchange_service.messaging import (
     message_headers,
     publish_batch,
@@ -25,6 +25,7 @@ from monty_common.openapi_app import header_doc as header
 from monty_common.openapi_app import problem_doc as problem
 from monty_common.problems import ProblemError
 from monty_common.service_app import current_settings
+from monty_common.strict_json import exact_loads
 
 EMPTY_QUEUE_SENTENCE = "There are no Available Messages to Consume."
 QUEUE_EMPTY_HEADER = "Monty-Queue-Empty"
@@ -51,12 +52,12 @@ TOO_MANY_WAITING = problem(
 )
 
 
-def _read_message(limit: int) -> bytes:
+def _read_message(settings: ExchangeSettings) -> bytes:
     """The request's JSON body, checked against the message schema when one is set."""
     schema = message_schema.get()
     if schema is None:
-        return read_json_body(request, limit)
-    body, value = read_json_value(request, limit)
+        return read_json_body(request, settings.max_body_bytes, settings.json_max_depth)
+    body, value = read_json_value(request, settings.max_body_bytes, settings.json_max_depth)
     schema.check(value)
     return body
 
@@ -90,7 +91,7 @@ def _read_message(limit: int) -> bytes:
 def post_message() -> tuple[dict[str, str], int]:
     """Publish the body and answer with its message_id once the broker has confirmed it."""
     settings = current_settings(ExchangeSettings)
-    body = _read_message(settings.max_body_bytes)
+    body = _read_message(settings)
     try:
         message = publish_confirmed(broker.get().publisher, body, current_principal())
     except (BrokerUnavailable, PublishRejected) as error:
@@ -162,15 +163,18 @@ def consume(query: ConsumeQuery) -> Response:
     return Response(delivery.body, 200, content_type=Envelope.read(delivery).content_type, headers=headers)
 
 
-def _take(limit: int, wait: int) -> list[Delivery]:
-    """Up to `limit` messages, waiting up to `wait` seconds for the first; 503 if the broker fails.
+def _take(limit: int, wait: int, max_bytes: int | None = None) -> list[Delivery]:
+    """Up to `limit` messages (and about `max_bytes`), waiting up to `wait` seconds for the first; 503
+    if the broker fails.
 
     A request that waits stops waiting, and takes nothing, once its client has gone away.
     """
     still_wanted = client_still_there(request.environ) if wait > 0 else None
     getter = broker.get().getter
     try:
-        return take_waiting(lambda seconds: take_messages(getter, limit, seconds, still_wanted), wait)
+        return take_waiting(
+            lambda seconds: take_messages(getter, limit, seconds, max_bytes, still_wanted), wait
+        )
     except BrokerUnavailable as error:
         raise broker_problem(error, current_settings(ExchangeSettings).retry_after) from error
     except Abandoned:
@@ -187,15 +191,24 @@ def _take(limit: int, wait: int) -> list[Delivery]:
         "Takes up to max (1 to 100) messages the queue holds, acknowledges them and answers them as "
         "JSON, oldest first: a JSON message's body embedded byte for byte, any other in base64. With "
         "wait=N (up to 20 s) an empty queue is watched for N seconds and the answer comes as soon as a "
-        "message arrives; an empty queue gives messages []."
+        "message arrives; an empty queue gives messages []. A batch also ends once its bodies pass "
+        "MONTY_MAX_CONSUME_BATCH_BYTES (4 MiB by default; the message that passes it is included): "
+        "byte_limited is then true and count says how many it holds."
     ),
     responses={200: TakenBatch, 401: UNAUTHORIZED, 403: FORBIDDEN, 429: TOO_MANY_WAITING, 503: UNAVAILABLE},
     security=[{"bearer": []}],
 )
 @guard("consumer")
 def consume_batch(query: BatchConsumeQuery) -> Response:
-    """Take up to max messages as one JSON answer."""
-    return Response(batch_json(_take(query.max, query.wait)), 200, mimetype="application/json")
+    """Take up to max messages as one JSON answer, written out one message at a time."""
+    settings = current_settings(ExchangeSettings)
+    taken = _take(query.max, query.wait, settings.max_consume_batch_bytes)
+    byte_limited = sum(len(delivery.body) for delivery in taken) >= settings.max_consume_batch_bytes
+    return Response(
+        batch_json(taken, byte_limited, settings.json_max_depth, producer_stamp.get()),
+        200,
+        mimetype="application/json",
+    )
 
 
 @api.post(
@@ -233,12 +246,17 @@ def consume_batch(query: BatchConsumeQuery) -> Response:
 def post_messages() -> Response:
     """Publish every message of the batch and answer each one's outcome."""
     settings = current_settings(ExchangeSettings)
-    limits = BatchLimits(settings.max_batch_bytes, settings.max_batch_messages, settings.max_body_bytes)
+    limits = BatchLimits(
+        settings.max_batch_bytes,
+        settings.max_batch_messages,
+        settings.max_body_bytes,
+        settings.json_max_depth,
+    )
     bodies = read_json_batch(request, limits)
     schema = message_schema.get()
     if schema is not None:
         for index, body in enumerate(bodies):
-            schema.check(exact_value(body), [index])
+            schema.check(exact_loads(body, settings.json_max_depth), [index])
     try:
         outcomes = publish_batch(broker.get().publisher, bodies, current_principal())
     except BrokerUnavailable as error:

@@ -21,6 +21,11 @@ class ExchangeSettings(BrokerSettings, TokenSettings, ServiceSecretSettings):
     max_batch_bytes: int = Field(
         16 * 1024 * 1024, ge=1, description="Largest accepted POST /Messages body, in bytes."
     )
+    max_consume_batch_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=1,
+        description="GET /Consume/batch ends once its bodies pass this many bytes (one message at least).",
+    )
     message_schema: Path | None = Field(
         None, description="JSON Schema (2020-12) file every message body must match; unset: any JSON."
     )

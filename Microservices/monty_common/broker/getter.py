@@ -66,9 +66,11 @@ class MessageGetter:
         limit: int,
         wait: float = 0.0,
         timeout: float | None = None,
+        max_bytes: int | None = None,
         still_wanted: Callable[[], bool] | None = None,
     ) -> list[Delivery]:
-        """Take and acknowledge up to `limit` messages the queue holds now.
+        """Take and acknowledge up to `limit` messages the queue holds now, ending once their bodies
+        pass `max_bytes` (the message that passes it is kept).
 
         If it holds none, wait up to `wait` seconds and answer as soon as one arrives ([] if none
         does). `timeout` bounds the broker's part, on top of `wait`. `still_wanted` is asked while
@@ -78,7 +80,7 @@ class MessageGetter:
         budget = (self.link.settings.broker_timeout if timeout is None else timeout) + wait
 
         def enqueue(channel: Any, future: "Future[list[Delivery]]") -> None:
-            self._enqueue(channel, Take(future, limit, wait, still_wanted=still_wanted))
+            self._enqueue(channel, Take(future, limit, wait, max_bytes, still_wanted=still_wanted))
 
         taken: list[Delivery] = self.link.call(enqueue, budget, still_wanted)
         return taken
@@ -123,7 +125,9 @@ class MessageGetter:
         wanted = min(take.wanted, remaining)
         if wanted <= 0 or take.gave_up:
             self._finish(channel, take)
-        elif wanted >= STREAM_FROM:
+        elif take.wanted_by_bytes(wanted) >= STREAM_FROM:
+            # Streamed messages arrive up to the prefetch at once: no more than are likely to fit.
+            wanted = take.wanted_by_bytes(wanted)
             self._stream = TakeStream(
                 channel, self.queue, take, wanted, lambda: self._on_stream_end(channel, take)
             )

@@ -37,11 +37,12 @@ class TakeStream:
     def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
         """Add a message to the take; end the stream once it has all it wants."""
         if self.tag is None or self._left <= 0:
-            channel.basic_nack(method.delivery_tag, requeue=True)  # cannot happen within the prefetch
+            # Past the end: a delivery already on its way when the take filled its byte budget.
+            channel.basic_nack(method.delivery_tag, requeue=True)
             return
         self._take.add(method, properties, body)
         self._left -= 1
-        if self._left == 0 or self._take.gave_up:
+        if self._left == 0 or self._take.gave_up or self._take.full_by_bytes:
             self.end()
         else:
             self._expect_more()

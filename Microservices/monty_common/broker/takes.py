@@ -29,7 +29,10 @@ class Take:
     future: "Future[list[Delivery]]"
     limit: int
     wait: float
+    # The take ends once its bodies pass this many bytes (the message that passes it is kept).
+    max_bytes: int | None = None
     taken: list[tuple[int, Delivery]] = field(default_factory=list)
+    taken_bytes: int = 0
     # Ends the wait, or a stream that stalls; cancelled when the take is answered.
     timer: Timer | None = None
     # Asked (on the I/O thread) before messages are taken: False once the request's client is gone.
@@ -43,9 +46,21 @@ class Take:
         return self.future.cancelled()
 
     @property
+    def full_by_bytes(self) -> bool:
+        """Whether its bodies have passed its byte budget."""
+        return self.max_bytes is not None and self.taken_bytes >= self.max_bytes
+
+    @property
     def wanted(self) -> int:
         """How many more messages it accepts."""
-        return self.limit - len(self.taken)
+        return 0 if self.full_by_bytes else self.limit - len(self.taken)
+
+    def wanted_by_bytes(self, wanted: int) -> int:
+        """`wanted`, fewer when messages as large as the average so far would pass the byte budget."""
+        if self.max_bytes is None or not self.taken:
+            return wanted
+        average = max(self.taken_bytes // len(self.taken), 1)
+        return max(1, min(wanted, -(-(self.max_bytes - self.taken_bytes) // average)))
 
     def add(self, method: Any, properties: Any, body: bytes, remaining: int | None = None) -> None:
         """Add a message delivered by basic.get (with the queue's remaining count) or a consumer."""
@@ -59,6 +74,7 @@ class Take:
             headers=dict(properties.headers or {}),
         )
         self.taken.append((method.delivery_tag, delivery))
+        self.taken_bytes += len(body)
 
     def stop_timer(self) -> None:
         """Cancel its timer, if any."""

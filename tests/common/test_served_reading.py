@@ -1,0 +1,87 @@
+"""The server's event loop reads requests whole: HTTP still works as clients use it, and a client
+too slow to send its request is answered 408 and closed."""
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.processes import ServiceProcess, start_service
+
+HEALTH = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """The auth service (no broker, no database needed) with short read timeouts."""
+    data: Path = tmp_path_factory.mktemp("auth")
+    settings = {"MONTY_DATA_DIR": str(data), "MONTY_HEADER_TIMEOUT": "1", "MONTY_BODY_TIMEOUT": "1"}
+    live = start_service("Microservices/AuthMicroservice/app.py", settings, data / "auth.log")
+    try:
+        live.wait_healthy()
+        yield live
+    finally:
+        live.stop()
+
+
+def read_all(connection: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    received = b""
+    while chunk := connection.recv(65536):
+        received += chunk
+    return received
+
+
+def test_pipelined_requests_are_answered_in_order(server: ServiceProcess) -> None:
+    """Requests sent together on one connection are each answered, in order."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(HEALTH * 2 + b"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answers = read_all(connection)
+    assert answers.count(b"HTTP/1.1 200 ") == 2
+    assert answers.rindex(b"HTTP/1.1 404 ") > answers.rindex(b"HTTP/1.1 200 ")
+
+
+def test_a_request_sent_in_pieces_is_served(server: ServiceProcess) -> None:
+    """A head and body split over several sends are put together before the service sees them."""
+    body = b'{"username": "ann", "password": "wrong"}'
+    head = (
+        b"POST /auth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        for piece in (head[:10], head[10:], body[:5], body[5:]):
+            connection.sendall(piece)
+        answer = read_all(connection)
+    # The user service is not running: the login got as far as asking it.
+    assert answer.startswith(b"HTTP/1.1 503 "), answer[:200]
+
+
+def test_100_continue_is_answered_before_the_body(server: ServiceProcess) -> None:
+    """A client that waits for 100 Continue gets it, then the answer once the body is sent."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(
+            b"POST /auth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Expect: 100-continue\r\nConnection: close\r\nContent-Length: 2\r\n\r\n"
+        )
+        assert connection.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        connection.sendall(b"[]")
+        answer = read_all(connection)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"100 Continue" not in answer
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"POST /auth/token HTTP/1.1\r\nContent-Length: 9\r\n\r\n{"],
+    ids=["head", "body"],
+)
+def test_a_request_that_does_not_arrive_in_time_is_408_and_closed(
+    server: ServiceProcess, partial: bytes
+) -> None:
+    """Past MONTY_HEADER_TIMEOUT (or MONTY_BODY_TIMEOUT) the server answers 408 in problem+json and closes."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(partial)
+        answer = read_all(connection)
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b'"urn:monty:problem:request-timeout"' in answer
