@@ -66,7 +66,7 @@ def _close_worker_app(_server: Any, worker: Any) -> None:
 
 
 def run_service(
-    name: str, factory: Callable[[S], Flask], settings: S, prepare: Callable[[S], None] | None = None
+    name: str, factory: Callable[[S], Flask], settings: S, prepare: Callable[[S], object] | None = None
 ) -> int:
     """Serve `factory(settings)` with gunicorn's threaded workers until stopped.
 

@@ -5,6 +5,7 @@ from monty_common.health import health_blueprint
 from monty_common.openapi_app import MontyOpenAPI
 from monty_common.service_app import new_service_app
 from user_service import admin_routes, internal_routes, self_routes
+from user_service.admin_recovery import promote_admin_command
 from user_service.extensions import database, service_secret, token_verifier
 from user_service.route_docs import SECURITY_SCHEMES
 from user_service.schema import init_db_command
@@ -40,5 +41,6 @@ def register_blueprints(app: MontyOpenAPI) -> None:
 
 
 def register_commands(app: MontyOpenAPI) -> None:
-    """Add `flask init-db`, which migrates the database and makes the first admin."""
+    """Add `flask init-db` (migrate, make the first admin) and `flask promote-admin <username>`."""
     app.cli.add_command(init_db_command)
+    app.cli.add_command(promote_admin_command)

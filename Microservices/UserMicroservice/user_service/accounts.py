@@ -37,12 +37,29 @@ def _load(session: Session, user_id: str) -> User:
     return user
 
 
-def _keep_an_admin(session: Session, user: User) -> None:
-    """Refuse to take away the last enabled admin."""
-    if user.disabled or ADMIN not in user.roles:
-        return
-    others = select(func.count()).where(has_role(ADMIN), User.disabled.is_(False), User.id != user.id)
-    if not session.scalar(others):
+def _lock_enabled_admins(session: Session) -> None:
+    """Lock the enabled admins' rows until the transaction ends, so removals of admins take turns.
+
+    On PostgreSQL a second removal waits here for the first to commit, then sees its outcome. They
+    are locked in id order, so two such transactions never deadlock. SQLite has no row locks (the
+    clause is left out): there the write of the change itself takes the database's write lock.
+    """
+    session.execute(
+        select(User.id).where(has_role(ADMIN), User.disabled.is_(False)).order_by(User.id).with_for_update()
+    )
+
+
+def _keep_an_admin(session: Session) -> None:
+    """Refuse a change, written but not committed, that left no enabled admin.
+
+    Counted after the change is written, under the locks `_lock_enabled_admins` took, so that the
+    count sees every other removal that committed first, on PostgreSQL and SQLite alike. Whether
+    the changed user was an admin is not asked beforehand: what was read before the locks may be
+    stale.
+    """
+    session.flush()
+    admins = select(func.count()).where(has_role(ADMIN), User.disabled.is_(False))
+    if not session.scalar(admins):
         raise last_admin()
 
 
@@ -92,23 +109,39 @@ def set_roles(user_id: str, roles: Iterable[str]) -> User:
     """Replace the user's roles."""
     new_roles = frozenset(roles)
     with database.session() as session:
-        user = _load(session, user_id)
         if ADMIN not in new_roles:
-            _keep_an_admin(session, user)
+            _lock_enabled_admins(session)
+        user = _load(session, user_id)
         user.roles = new_roles
         user.updated_at = now()
+        if ADMIN not in new_roles:
+            _keep_an_admin(session)
     return user
 
 
 def set_disabled(user_id: str, disabled: bool) -> User:
     """Disable or enable the user; a disabled user cannot sign in."""
     with database.session() as session:
-        user = _load(session, user_id)
         if disabled:
-            _keep_an_admin(session, user)
+            _lock_enabled_admins(session)
+        user = _load(session, user_id)
         if user.disabled != disabled:
             user.disabled = disabled
             user.updated_at = now()
+        if disabled:
+            _keep_an_admin(session)
+    return user
+
+
+def promote_to_admin(username: str) -> User | None:
+    """Give the user named `username` the admin role and enable them; None if there is no such user."""
+    with database.session() as session:
+        user = session.scalar(select(User).where(User.username_key == username_key(username)))
+        if user is None:
+            return None
+        user.roles = user.roles | {ADMIN}
+        user.disabled = False
+        user.updated_at = now()
     return user
 
 
@@ -124,9 +157,9 @@ def reset_password(user_id: str, password: str) -> None:
 def delete_user(user_id: str) -> None:
     """Delete the user for good."""
     with database.session() as session:
-        user = _load(session, user_id)
-        _keep_an_admin(session, user)
-        session.delete(user)
+        _lock_enabled_admins(session)
+        session.delete(_load(session, user_id))
+        _keep_an_admin(session)
 
 
 def change_own_password(user_id: str, old_password: str, new_password: str) -> None:
