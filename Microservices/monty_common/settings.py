@@ -1,9 +1,25 @@
 """Settings every service shares, read from MONTY_-prefixed environment variables."""
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from monty_common.attempts import parse_limit
+
+
+def _a_limit(text: str) -> str:
+    """`text` if it is a limit such as "5 per minute" (ValueError naming the form if not)."""
+    try:
+        parse_limit(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a limit such as '5 per minute' or '30/hour'") from None
+    return text
+
+
+# A limit on attempts, such as "5 per minute" (checked when the settings are read).
+AttemptLimitText = Annotated[str, AfterValidator(_a_limit)]
 
 
 class ServiceSettings(BaseSettings):
@@ -19,6 +35,12 @@ class ServiceSettings(BaseSettings):
     threads: int = Field(16, ge=1, le=256, description="Request threads per server process.")
     retry_after: int = Field(
         2, ge=1, le=3600, description="Retry-After seconds of every answer asking to come back (503, 429)."
+    )
+    trusted_proxies: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description="Reverse proxies in front of the service whose X-Forwarded-For/-Proto are believed.",
     )
 
 
@@ -55,4 +77,16 @@ class ServiceSecretSettings(BaseSettings):
 
     service_secret: str | None = Field(
         None, min_length=16, description="Shared by the services; generated under MONTY_DATA_DIR when unset."
+    )
+
+
+class AttemptCountSettings(BaseSettings):
+    """Where a service counts guesses (logins, password changes)."""
+
+    model_config = SettingsConfigDict(env_prefix="MONTY_", env_file=None, extra="ignore", frozen=True)
+
+    rate_limit_storage: str = Field(
+        "memory://",
+        pattern=r"^(memory|redis|rediss)://",
+        description="memory:// (counts per process: the service then runs one) or redis://host:6379/0.",
     )

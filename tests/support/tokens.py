@@ -86,9 +86,12 @@ class TestKeys:
         claims = self.claims(subject, roles if roles is not None else ["admin"], **extra)
         return jwt.encode(claims, self.private_key, algorithm="EdDSA", headers={"kid": self.kid})
 
-    def bearer(self, subject: str = "tester", roles: list[str] | None = None) -> dict[str, str]:
-        """An Authorization header."""
-        return {"Authorization": f"Bearer {self.token(subject, roles)}"}
+    def bearer(
+        self, subject: str = "tester", roles: list[str] | None = None, version: int | None = None
+    ) -> dict[str, str]:
+        """An Authorization header; `version` is the user's token version (the `ver` claim) if given."""
+        extra = {} if version is None else {"ver": version}
+        return {"Authorization": f"Bearer {self.token(subject, roles, **extra)}"}
 
 
 def _b64url(data: bytes) -> str:
