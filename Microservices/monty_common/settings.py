@@ -68,6 +68,18 @@ class TokenSettings(BaseSettings):
     jwks_url: str = Field("http://127.0.0.1:9049/.well-known/jwks.json", description="Auth service's JWKS.")
     jwt_issuer: str = Field("montyexchange-auth", min_length=1)
     jwt_audience: str = Field("montyexchange", min_length=1)
+    jwks_lifespan: float = Field(
+        300.0, gt=0, le=86400, description="Seconds fetched keys are used before the JWKS is fetched again."
+    )
+    jwks_min_interval: float = Field(
+        1.0, ge=0.01, le=300, description="Fewest seconds between two fetches of the JWKS, whatever asks."
+    )
+    jwks_outage_grace: float = Field(
+        3600.0,
+        gt=0,
+        le=7 * 86400,
+        description="While the auth service is unreachable, keys this young are still used; then 503.",
+    )
 
 
 class ServiceSecretSettings(BaseSettings):

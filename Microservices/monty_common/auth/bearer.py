@@ -2,6 +2,7 @@
 
 from flask import g, request
 
+from monty_common.auth.key_set import KeySetTimes
 from monty_common.auth.verifier import InvalidToken, KeysUnavailable, Principal, TokenVerifier
 from monty_common.extension import Extension
 from monty_common.problems import ProblemError
@@ -15,7 +16,8 @@ token_verifier = Extension[TokenVerifier]("monty.bearer")
 
 def new_token_verifier(settings: TokenSettings) -> TokenVerifier:
     """A verifier of the tokens the configured auth service signs for us."""
-    return TokenVerifier(settings.jwks_url, settings.jwt_issuer, settings.jwt_audience)
+    times = KeySetTimes(settings.jwks_lifespan, settings.jwks_min_interval, settings.jwks_outage_grace)
+    return TokenVerifier(settings.jwks_url, settings.jwt_issuer, settings.jwt_audience, key_times=times)
 
 
 def _unauthorized(detail: str, error: str | None = None) -> ProblemError:
