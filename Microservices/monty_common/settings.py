@@ -102,3 +102,23 @@ class AttemptCountSettings(BaseSettings):
         pattern=r"^(memory|redis|rediss)://",
         description="memory:// (counts per process: the service then runs one) or redis://host:6379/0.",
     )
+
+
+class RevocationSettings(ServiceSecretSettings):
+    """Whom a service accepting tokens asks whether they were revoked, and how often."""
+
+    users_url: str = Field(
+        "http://127.0.0.1:9048",
+        pattern=r"^(https?://\S+)?$",
+        description="The user service, asked whether tokens were revoked; empty: never asked.",
+    )
+    users_timeout: float = Field(3.0, gt=0, le=30, description="Seconds to wait for the user service.")
+    revocation_delay: float = Field(
+        30.0, gt=0, le=3600, description="Seconds a user's status is cached: the most a revoked token lasts."
+    )
+    revocation_outage_grace: float = Field(
+        300.0,
+        gt=0,
+        le=86400,
+        description="While the user service is unreachable, statuses this young are still used; then 503.",
+    )

@@ -54,6 +54,8 @@ def live_exchange_env(amqp_url: str, names: Names, test_keys: TestKeys) -> dict[
         "MONTY_QUEUE": names.queue,
         "MONTY_ROUTING_KEY": names.routing_key,
         "MONTY_JWKS_URL": test_keys.jwks_url,
+        # No user service here: tokens are not checked for revocation.
+        "MONTY_USERS_URL": "",
     }
 
 

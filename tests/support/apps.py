@@ -61,6 +61,8 @@ def exchange_app_builder(
             "queue": names.queue,
             "routing_key": names.routing_key,
             "jwks_url": jwks_url,
+            # No user service here: tokens are not checked for revocation (tests/stack does that).
+            "users_url": "",
         },
         prepare,
     )

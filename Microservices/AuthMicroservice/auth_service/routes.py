@@ -58,7 +58,7 @@ def issue_token(body: Credentials) -> Any:
     if user is None:
         raise INVALID
     throttle.give_back(attempt)
-    token = issuer.get().issue(user.id, user.username, user.roles)
+    token = issuer.get().issue(user.id, user.username, user.roles, user.token_version)
     answer = jsonify(TokenAnswer(access_token=token.access_token, expires_in=token.expires_in).model_dump())
     answer.headers["Cache-Control"] = "no-store"
     return answer

@@ -1,12 +1,19 @@
 """The exchange service: publish and consume RabbitMQ messages over HTTP."""
 
-from exchange_service.extensions import broker, message_schema, new_broker_links, token_verifier, wait_slots
+from exchange_service.extensions import (
+    broker,
+    message_schema,
+    new_broker_links,
+    token_revocation,
+    token_verifier,
+    wait_slots,
+)
 from exchange_service.message_schema import load_message_schema
 from exchange_service.message_schema_doc import document_message_schema
 from exchange_service.routes import api
 from exchange_service.settings import ExchangeSettings
 from exchange_service.waiting import new_wait_slots
-from monty_common.auth import new_token_verifier
+from monty_common.auth import new_revocation_check, new_token_verifier
 from monty_common.health import health_blueprint
 from monty_common.openapi_app import MontyOpenAPI
 from monty_common.service_app import new_service_app
@@ -28,11 +35,12 @@ def create_app(settings: ExchangeSettings | None = None) -> MontyOpenAPI:
 
 
 def register_extensions(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
-    """Bind the broker links, the waiting slots, the token verifier and the message schema."""
+    """Bind the broker links, the waiting slots, the token checks and the message schema."""
     links = new_broker_links(settings)
     broker.init_app(app, links, close=links.close)
     wait_slots.init_app(app, new_wait_slots(settings.threads))
     token_verifier.init_app(app, new_token_verifier(settings))
+    token_revocation.init_app(app, new_revocation_check(settings, settings.data_dir))
     register_message_schema(app, settings)
 
 

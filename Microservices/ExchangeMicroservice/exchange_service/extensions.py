@@ -6,11 +6,19 @@ from dataclasses import dataclass
 
 from exchange_service.message_schema import MessageSchema
 from exchange_service.settings import ExchangeSettings
-from monty_common.auth import token_verifier
+from monty_common.auth import token_revocation, token_verifier
 from monty_common.broker import BrokerUnavailable, ConfirmedPublisher, MessageGetter, Topology
 from monty_common.extension import Extension
 
-__all__ = ["BrokerLinks", "broker", "message_schema", "new_broker_links", "token_verifier", "wait_slots"]
+__all__ = [
+    "BrokerLinks",
+    "broker",
+    "message_schema",
+    "new_broker_links",
+    "token_revocation",
+    "token_verifier",
+    "wait_slots",
+]
 
 SERVICE_NAME = "exchange"
 

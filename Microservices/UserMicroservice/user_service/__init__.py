@@ -6,7 +6,13 @@ from monty_common.openapi_app import MontyOpenAPI
 from monty_common.service_app import new_service_app
 from user_service import admin_routes, internal_routes, self_routes
 from user_service.admin_recovery import promote_admin_command
-from user_service.extensions import database, password_throttle, service_secret, token_verifier
+from user_service.extensions import (
+    database,
+    password_throttle,
+    service_secret,
+    token_revocation,
+    token_verifier,
+)
 from user_service.password_throttle import PasswordChangeThrottle
 from user_service.route_docs import SECURITY_SCHEMES
 from user_service.schema import init_db_command
@@ -30,6 +36,8 @@ def register_extensions(app: MontyOpenAPI, settings: UserSettings) -> None:
     and the password-change throttle."""
     database.init_app(app, settings.resolved_database_url())
     token_verifier.init_app(app, new_token_verifier(settings))
+    # Revocation is checked against the users table itself, by the guards (token_version).
+    token_revocation.init_app(app, None)
     service_secret.init_app(app, settings.resolved_service_secret())
     password_throttle.init_app(app, PasswordChangeThrottle.from_settings(settings))
 

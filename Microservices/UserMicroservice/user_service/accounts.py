@@ -98,11 +98,29 @@ def get_user(user_id: str) -> User:
         return _load(session, user_id)
 
 
-def find_active_user(user_id: str) -> User | None:
-    """The user with `user_id` if it exists and is enabled."""
+def find_active_user(user_id: str, token_version: int) -> User | None:
+    """The user with `user_id` if it exists, is enabled, and has not revoked the tokens issued
+    before `token_version` (a token's `ver`)."""
     with database.session() as session:
         user = session.get(User, user_id)
-    return user if user is not None and not user.disabled else None
+    if user is None or user.disabled or token_version < user.token_version:
+        return None
+    return user
+
+
+def token_status(user_id: str) -> tuple[bool, int]:
+    """Whether the user exists and is enabled, and their token version (0 for nobody)."""
+    with database.session() as session:
+        user = session.get(User, user_id)
+    if user is None:
+        return False, 0
+    return not user.disabled, user.token_version
+
+
+def _revoke_tokens(user: User) -> None:
+    """End every token issued to the user so far: their `ver` is now too old."""
+    # Raised in SQL, so that two revocations at once both count.
+    user.token_version = User.token_version + 1
 
 
 def set_roles(user_id: str, roles: Iterable[str]) -> User:
@@ -112,6 +130,10 @@ def set_roles(user_id: str, roles: Iterable[str]) -> User:
         if ADMIN not in new_roles:
             _lock_enabled_admins(session)
         user = _load(session, user_id)
+        if user.roles - new_roles:
+            # A token's roles are those of its login: one naming a role taken away must end. (A
+            # token lacking a role just given is harmless: it is simply worth less.)
+            _revoke_tokens(user)
         user.roles = new_roles
         user.updated_at = now()
         if ADMIN not in new_roles:
@@ -128,6 +150,8 @@ def set_disabled(user_id: str, disabled: bool) -> User:
         if user.disabled != disabled:
             user.disabled = disabled
             user.updated_at = now()
+            if disabled:
+                _revoke_tokens(user)
         if disabled:
             _keep_an_admin(session)
     return user
@@ -146,12 +170,14 @@ def promote_to_admin(username: str) -> User | None:
 
 
 def reset_password(user_id: str, password: str) -> None:
-    """Give the user a new password (an admin's act: the old one is not asked for)."""
+    """Give the user a new password (an admin's act: the old one is not asked for), ending the
+    tokens issued with the old one."""
     password_hash = hash_password(password)
     with database.session() as session:
         user = _load(session, user_id)
         user.password_hash = password_hash
         user.updated_at = now()
+        _revoke_tokens(user)
 
 
 def delete_user(user_id: str) -> None:
@@ -163,7 +189,8 @@ def delete_user(user_id: str) -> None:
 
 
 def change_own_password(user_id: str, old_password: str, new_password: str) -> None:
-    """Change a user's password after checking the current one (403 if wrong)."""
+    """Change a user's password after checking the current one (403 if wrong); every token issued
+    so far, the one asking included, stops working."""
     user = get_user(user_id)
     if not password_matches(user.password_hash, old_password):
         raise wrong_password()

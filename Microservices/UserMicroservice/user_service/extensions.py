@@ -1,12 +1,12 @@
 """The user service's extensions, unbound: each app gets its own in create_app."""
 
-from monty_common.auth import token_verifier
+from monty_common.auth import token_revocation, token_verifier
 from monty_common.database import Database
 from monty_common.extension import Extension
 from monty_common.service_secret import ServiceSecret
 from user_service.password_throttle import PasswordChangeThrottle
 
-__all__ = ["database", "password_throttle", "service_secret", "token_verifier"]
+__all__ = ["database", "password_throttle", "service_secret", "token_revocation", "token_verifier"]
 
 database = Database()
 service_secret = ServiceSecret("monty.service_secret")

@@ -15,12 +15,13 @@ from user_service.route_docs import BEARER, INVALID, NO_CONTENT
 api = APIBlueprint(
     "self", __name__, abp_tags=[Tag(name="me", description="The signed-in user")], abp_security=BEARER
 )
-GONE = problem("No valid bearer token, or its user was deleted or disabled.")
+GONE = problem("No valid bearer token, or its user was deleted or disabled, or revoked it.")
 
 
 def _me() -> User:
-    """The token's user, or 401 if it no longer exists or is disabled."""
-    user = accounts.find_active_user(current_principal().subject)
+    """The token's user, or 401 if it no longer exists, is disabled, or revoked the token."""
+    principal = current_principal()
+    user = accounts.find_active_user(principal.subject, principal.token_version)
     if user is None:
         raise account_gone()
     return user

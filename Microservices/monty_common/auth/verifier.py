@@ -39,6 +39,9 @@ class Principal:
     username: str
     roles: frozenset[str]
     token_id: str
+    # The user's token version when the token was issued (`ver`; 0 when absent): a token whose
+    # version is older than the user's current one has been revoked.
+    token_version: int = 0
 
 
 class TokenVerifier:
@@ -117,10 +120,14 @@ class TokenVerifier:
         roles = claims.get("roles")
         if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
             raise InvalidToken("the roles claim is not a list of names")
+        version = claims.get("ver", 0)
+        if type(version) is not int or version < 0:
+            raise InvalidToken("the ver claim is not a whole number")
         principal = Principal(
             subject=str(claims["sub"]),
             username=str(claims.get("preferred_username", claims["sub"])),
             roles=frozenset(roles) & ROLES,
             token_id=str(claims["jti"]),
+            token_version=version,
         )
         return principal, float(claims["exp"]), kid
