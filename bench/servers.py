@@ -43,6 +43,9 @@ class ServerConfig:
             "MONTY_QUEUE": self.queue,
             "MONTY_ROUTING_KEY": self.routing_key,
             "MONTY_JWKS_URL": self.jwks_url,
+            # The bench runs no user service: tokens are verified, not checked for revocation
+            # (a cached look-up per request when they are).
+            "MONTY_USERS_URL": "",
             "MONTY_WORKERS": str(self.workers),
             "MONTY_THREADS": str(self.threads),
             "MONTY_LOG_LEVEL": "WARNING",

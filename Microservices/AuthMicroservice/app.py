@@ -4,15 +4,12 @@ import sys
 
 from auth_service import create_app
 from auth_service.settings import AuthSettings
-from monty_common.serving import load_settings, run_service
+from monty_common.serving import load_settings, one_process_for_memory_counts, run_service
 
 
 def main() -> int:
     """Check settings, then serve with gunicorn."""
-    settings = load_settings(AuthSettings)
-    if settings.rate_limit_storage.startswith("memory://"):
-        # In-memory counters live in one process: more workers would each allow the full limit.
-        settings = settings.model_copy(update={"workers": 1})
+    settings = one_process_for_memory_counts(load_settings(AuthSettings))
     return run_service("montyexchange-auth", create_app, settings)
 
 

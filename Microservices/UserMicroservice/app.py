@@ -2,7 +2,7 @@
 
 import sys
 
-from monty_common.serving import load_settings, run_service
+from monty_common.serving import load_settings, one_process_for_memory_counts, run_service
 from user_service import create_app
 from user_service.schema import init_database
 from user_service.settings import UserSettings
@@ -10,7 +10,8 @@ from user_service.settings import UserSettings
 
 def main() -> int:
     """Check settings, migrate the database and make the first admin, then serve with gunicorn."""
-    return run_service("montyexchange-users", create_app, load_settings(UserSettings), init_database)
+    settings = one_process_for_memory_counts(load_settings(UserSettings))
+    return run_service("montyexchange-users", create_app, settings, init_database)
 
 
 if __name__ == "__main__":

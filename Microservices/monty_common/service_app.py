@@ -2,6 +2,8 @@
 
 from typing import TypeVar
 
+from werkzeug.middleware.proxy_fix import ProxyFix
+
 from monty_common.extension import Extension
 from monty_common.json_provider import StrictJSONProvider
 from monty_common.logging_setup import configure_logging
@@ -24,6 +26,12 @@ def new_service_app(
     # Werkzeug refuses a larger body (413) before any view reads it.
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.json = StrictJSONProvider(app, settings.json_max_depth)
+    if settings.trusted_proxies:
+        # Behind N proxies, the client is the address the Nth-last of them saw, not the proxy:
+        # without this, every client behind one proxy would share one login counter. Headers a
+        # client sends itself are believed only as far as trusted proxies appended to them.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     service_settings.init_app(app, settings)
     return app
 

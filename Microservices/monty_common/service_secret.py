@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from flask import request
 
-from monty_common.auth.guards import check_then_validate
+from monty_common.check_first import check_then_validate
 from monty_common.extension import Extension
 from monty_common.private_files import read_or_create
 from monty_common.problems import ProblemError

@@ -32,6 +32,15 @@ def load_settings(settings_class: type[S]) -> S:
         raise SystemExit(2) from None
 
 
+def one_process_for_memory_counts(settings: S) -> S:
+    """`settings` with a single server process when attempts are counted in memory: more processes
+    would each allow the full limits."""
+    storage = getattr(settings, "rate_limit_storage", "")
+    if isinstance(storage, str) and storage.startswith("memory://"):
+        return settings.model_copy(update={"workers": 1})
+    return settings
+
+
 def broker_unreachable(settings: BrokerSettings) -> str | None:
     """Why the broker cannot be reached, or None when a connection opens."""
     try:
@@ -78,7 +87,7 @@ def _close_worker_app(_server: Any, worker: Any) -> None:
 
 
 def run_service(
-    name: str, factory: Callable[[S], Flask], settings: S, prepare: Callable[[S], None] | None = None
+    name: str, factory: Callable[[S], Flask], settings: S, prepare: Callable[[S], object] | None = None
 ) -> int:
     """Serve `factory(settings)` with gunicorn's threaded workers until stopped.
 

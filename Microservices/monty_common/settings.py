@@ -1,11 +1,26 @@
 """Settings every service shares, read from MONTY_-prefixed environment variables."""
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, FilePath, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, FilePath, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from monty_common.attempts import parse_limit
 from monty_common.strict_json import DEFAULT_MAX_DEPTH, MAX_DEPTH_CEILING
+
+
+def _a_limit(text: str) -> str:
+    """`text` if it is a limit such as "5 per minute" (ValueError naming the form if not)."""
+    try:
+        parse_limit(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a limit such as '5 per minute' or '30/hour'") from None
+    return text
+
+
+# A limit on attempts, such as "5 per minute" (checked when the settings are read).
+AttemptLimitText = Annotated[str, AfterValidator(_a_limit)]
 
 
 class ServiceSettings(BaseSettings):
@@ -38,6 +53,12 @@ class ServiceSettings(BaseSettings):
         ge=1,
         le=MAX_DEPTH_CEILING,
         description="Deepest nesting of arrays and objects a JSON body may have (deeper is 400).",
+    )
+    trusted_proxies: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description="Reverse proxies in front of the service whose X-Forwarded-For/-Proto are believed.",
     )
 
 
@@ -84,6 +105,18 @@ class TokenSettings(BaseSettings):
     jwks_url: str = Field("http://127.0.0.1:9049/.well-known/jwks.json", description="Auth service's JWKS.")
     jwt_issuer: str = Field("montyexchange-auth", min_length=1)
     jwt_audience: str = Field("montyexchange", min_length=1)
+    jwks_lifespan: float = Field(
+        300.0, gt=0, le=86400, description="Seconds fetched keys are used before the JWKS is fetched again."
+    )
+    jwks_min_interval: float = Field(
+        1.0, ge=0.01, le=300, description="Fewest seconds between two fetches of the JWKS, whatever asks."
+    )
+    jwks_outage_grace: float = Field(
+        3600.0,
+        gt=0,
+        le=7 * 86400,
+        description="While the auth service is unreachable, keys this young are still used; then 503.",
+    )
 
 
 class ServiceSecretSettings(BaseSettings):
@@ -93,4 +126,36 @@ class ServiceSecretSettings(BaseSettings):
 
     service_secret: str | None = Field(
         None, min_length=16, description="Shared by the services; generated under MONTY_DATA_DIR when unset."
+    )
+
+
+class AttemptCountSettings(BaseSettings):
+    """Where a service counts guesses (logins, password changes)."""
+
+    model_config = SettingsConfigDict(env_prefix="MONTY_", env_file=None, extra="ignore", frozen=True)
+
+    rate_limit_storage: str = Field(
+        "memory://",
+        pattern=r"^(memory|redis|rediss)://",
+        description="memory:// (counts per process: the service then runs one) or redis://host:6379/0.",
+    )
+
+
+class RevocationSettings(ServiceSecretSettings):
+    """Whom a service accepting tokens asks whether they were revoked, and how often."""
+
+    users_url: str = Field(
+        "http://127.0.0.1:9048",
+        pattern=r"^(https?://\S+)?$",
+        description="The user service, asked whether tokens were revoked; empty: never asked.",
+    )
+    users_timeout: float = Field(3.0, gt=0, le=30, description="Seconds to wait for the user service.")
+    revocation_delay: float = Field(
+        30.0, gt=0, le=3600, description="Seconds a user's status is cached: the most a revoked token lasts."
+    )
+    revocation_outage_grace: float = Field(
+        300.0,
+        gt=0,
+        le=86400,
+        description="While the user service is unreachable, statuses this young are still used; then 503.",
     )

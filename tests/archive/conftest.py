@@ -71,6 +71,8 @@ def make_app(
             "archive_database_url": database_url,
             "jwks_url": test_keys.jwks_url,
             "service_secret": SERVICE_SECRET,
+            # No user service here: tokens are not checked for revocation.
+            "users_url": "",
             "exchange": archive_names.exchange,
             "routing_key": archive_names.routing_key,
             "archive_queue": archive_names.queue,

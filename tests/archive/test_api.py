@@ -227,6 +227,7 @@ def test_readyz_shows_the_archive_lag(
         "MONTY_AMQP_URL": amqp_url,
         "MONTY_DATA_DIR": str(tmp_path / "data"),
         "MONTY_JWKS_URL": test_keys.jwks_url,
+        "MONTY_USERS_URL": "",
         "MONTY_WORKERS": "2",
         **archive_names.env(),
     }

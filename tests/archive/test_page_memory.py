@@ -31,6 +31,8 @@ def archive(tmp_path: Path, test_keys: TestKeys) -> Iterator[ServiceProcess]:
     settings = {
         "MONTY_DATA_DIR": str(tmp_path),
         "MONTY_JWKS_URL": test_keys.jwks_url,
+        # No user service here: tokens are not checked for revocation.
+        "MONTY_USERS_URL": "",
         "MONTY_THREADS": str(THREADS),
         "MONTY_MAX_PAGE_BYTES": str(PAGE_BYTES),
     }

@@ -89,13 +89,14 @@ def test_issued_tokens_verify_with_the_published_keys(tmp_path: Path) -> None:
     """A token from the issuer carries every claim and passes the verifier the other services use."""
     app = create_app(AuthSettings(data_dir=tmp_path, token_ttl=120))
     try:
-        issued = app.extensions["monty.issuer"].issue("user-1", "Ann", ["consumer"])
+        issued = app.extensions["monty.issuer"].issue("user-1", "Ann", ["consumer"], 3)
         jwk = app.extensions["monty.jwks"]["keys"][0]
         claims = jwt.decode(
             issued.access_token, jwt.PyJWK(jwk).key, algorithms=["EdDSA"], audience="montyexchange"
         )
-        assert set(claims) == {"iss", "aud", "sub", "preferred_username", "roles", "iat", "exp", "jti"}
+        assert set(claims) == {"iss", "aud", "sub", "preferred_username", "roles", "iat", "exp", "jti", "ver"}
         assert claims["exp"] - claims["iat"] == 120
+        assert claims["ver"] == 3
         assert jwt.get_unverified_header(issued.access_token)["kid"] == jwk["kid"]
     finally:
         close_app(app)

@@ -166,3 +166,20 @@ def test_every_service_shares_the_service_secret() -> None:
     for name in ("users", "auth", "exchange", "archive-worker", "archive"):
         secret = _services()[name]["environment"]["MONTY_SERVICE_SECRET"]
         assert secret.startswith("${MONTY_SERVICE_SECRET:?"), name
+
+
+class _NoDuplicateKeys(yaml.SafeLoader):
+    """A YAML loader that refuses a mapping naming a key twice (YAML keeps the last; compose refuses)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        """The mapping, or an error naming the repeated key."""
+        keys = [self.construct_object(key, deep=deep) for key, _value in node.value]
+        repeated = sorted({str(key) for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise yaml.constructor.ConstructorError(None, None, f"repeated keys {repeated}", node.start_mark)
+        return super().construct_mapping(node, deep)
+
+
+def test_the_compose_file_names_no_key_twice() -> None:
+    """A key given twice (two MONTY_SERVICE_SECRET lines, say) makes docker compose refuse the file."""
+    yaml.load(COMPOSE.read_text(), Loader=_NoDuplicateKeys)  # noqa: S506 - a SafeLoader subclass

@@ -56,6 +56,8 @@ def live_exchange_env(amqp_url: str, names: Names, test_keys: TestKeys) -> dict[
         "MONTY_ROUTING_KEY": names.routing_key,
         "MONTY_JWKS_URL": test_keys.jwks_url,
         "MONTY_SERVICE_SECRET": SERVICE_SECRET,
+        # No user service here: tokens are not checked for revocation.
+        "MONTY_USERS_URL": "",
     }
 
 

@@ -63,6 +63,8 @@ def exchange_app_builder(
             "routing_key": names.routing_key,
             "jwks_url": jwks_url,
             "service_secret": SERVICE_SECRET,
+            # No user service here: tokens are not checked for revocation (tests/stack does that).
+            "users_url": "",
         },
         prepare,
     )

@@ -2,15 +2,18 @@
 
 import subprocess
 import sys
+from collections.abc import Sequence
 
 from support.paths import REPO_ROOT
 from support.processes import environment
 
 
-def start_command(app: str, command: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    """Start `flask --app <app> <command>` with MONTY_ settings from `env` only; output captured."""
+def start_command(
+    app: str, command: str, env: dict[str, str], arguments: Sequence[str] = ()
+) -> subprocess.Popen[str]:
+    """Start `flask --app <app> <command> <arguments>`, MONTY_ settings from `env` only, output captured."""
     return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", app, command],
+        [sys.executable, "-m", "flask", "--app", app, command, *arguments],
         cwd=REPO_ROOT,
         env=environment(env),
         stdout=subprocess.PIPE,
@@ -19,8 +22,10 @@ def start_command(app: str, command: str, env: dict[str, str]) -> subprocess.Pop
     )
 
 
-def run_command(app: str, command: str, env: dict[str, str]) -> tuple[int, str]:
-    """Run `flask --app <app> <command>` to its end: its exit status and what it printed."""
-    process = start_command(app, command, env)
+def run_command(
+    app: str, command: str, env: dict[str, str], arguments: Sequence[str] = ()
+) -> tuple[int, str]:
+    """Run `flask --app <app> <command> <arguments>` to its end: its exit status and what it printed."""
+    process = start_command(app, command, env, arguments)
     output, _ = process.communicate(timeout=120)
     return process.returncode, output

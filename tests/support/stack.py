@@ -64,12 +64,14 @@ def running_stack(
     exchanges: dict[str, dict[str, str]] | None = None,
     archive_worker: bool = False,
     common_env: dict[str, str] | None = None,
+    token_checks: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     """Users, auth, the exchange(s), the archive API (and worker) up; all stopped and cleaned after.
 
     `exchanges` maps a name to the extra settings of an exchange service (one plain "exchange" by
     default); every exchange shares the stack's exchange, queue and routing key. `common_env` goes
-    to every service.
+    to every service. `token_checks` are extra settings of the services that accept tokens from the
+    user service's users (the exchanges and the archive API), which ask it whether tokens were revoked.
     """
     names = unique_names()
     archive_names = ArchiveNames.around(names)
@@ -120,6 +122,11 @@ def running_stack(
             },
             auth_port,
         )
+        revocation = {
+            "MONTY_SERVICE_SECRET": secret,
+            "MONTY_USERS_URL": services["users"].url,
+            **(token_checks or {}),
+        }
         if archive_worker:
             started.append(
                 start_archive_worker(archive, amqp_url, archive_names.queue, logs / "archive-worker.log")
@@ -128,9 +135,15 @@ def running_stack(
             serve(
                 name,
                 "Microservices/ExchangeMicroservice/app.py",
-                {**topology, "MONTY_QUEUE": names.queue, "MONTY_DATA_DIR": str(data / "exchange"), **extra},
+                {
+                    **topology,
+                    **revocation,
+                    "MONTY_QUEUE": names.queue,
+                    "MONTY_DATA_DIR": str(data / "exchange"),
+                    **extra,
+                },
             )
-        serve("archive", "Microservices/ArchiveMicroservice/app.py", archive)
+        serve("archive", "Microservices/ArchiveMicroservice/app.py", {**archive, **revocation})
         for server in services.values():
             server.wait_healthy()
         yield Stack(services, names, secret)

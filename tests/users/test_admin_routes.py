@@ -111,7 +111,8 @@ def test_setting_an_unknown_role_is_400(
 def test_an_admin_cannot_remove_their_own_admin_access(
     client: FlaskClient, admin: dict[str, str], new_user: UserMaker, test_keys: TestKeys
 ) -> None:
-    """Demoting, disabling or deleting oneself is refused even beside another admin, who may do it."""
+    """Demoting, disabling or deleting oneself, or resetting one's password without the current one,
+    is refused even beside another admin, who may do it."""
     root = client.get("/users", headers=admin).get_json()["items"][0]
     url = f"/users/{root['id']}"
     second = new_user("second-admin", roles=["admin"])
@@ -119,6 +120,7 @@ def test_an_admin_cannot_remove_their_own_admin_access(
         client.put(url + "/roles", json={"roles": ["producer"]}, headers=admin),
         client.post(url + "/disable", headers=admin),
         client.delete(url, headers=admin),
+        client.put(url + "/password", json={"password": "a stolen token's pick"}, headers=admin),
     ):
         assert_problem(response, 409, "own-admin-access")
     assert client.put(url + "/roles", json={"roles": ["admin", "producer"]}, headers=admin).status_code == 200
@@ -178,16 +180,23 @@ def test_admin_routes_refuse_other_roles(
 def test_admin_token_loses_its_power_when_the_admin_is_disabled_demoted_or_deleted(
     client: FlaskClient, admin: dict[str, str], test_keys: TestKeys, new_user: UserMaker
 ) -> None:
-    """Admin routes check the stored user, not only the token's roles."""
+    """Admin routes check the stored user, not only the token's roles: each of these changes revokes
+    the tokens issued before it (401), and a token naming a role its user lost gets 403."""
     mallory = new_user("mallory", roles=["admin"])
     token = test_keys.bearer(mallory["id"], ["admin"])
     assert client.get("/users", headers=token).status_code == 200
 
     client.put(f"/users/{mallory['id']}/roles", json={"roles": ["producer"]}, headers=admin)
-    demoted = client.get("/users", headers=token)
-    assert demoted.status_code == 403
+    assert_problem(client.get("/users", headers=token), 401, "unauthorized")
+    # Token version 1, from a login after the demotion, yet claiming admin.
+    assert_problem(
+        client.get("/users", headers=test_keys.bearer(mallory["id"], ["admin"], 1)), 403, "forbidden"
+    )
 
-    client.put(f"/users/{mallory['id']}/roles", json={"roles": ["admin"]}, headers=admin)
+    # Giving a role back revokes nothing: the version stays 1.
+    client.put(f"/users/{mallory['id']}/roles", json={"roles": ["admin", "producer"]}, headers=admin)
+    token = test_keys.bearer(mallory["id"], ["admin"], 1)
+    assert client.get("/users", headers=token).status_code == 200
     client.post(f"/users/{mallory['id']}/disable", headers=admin)
     assert client.post(f"/users/{mallory['id']}/enable", headers=token).status_code == 401
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import create_engine, delete, inspect, text
+from sqlalchemy import create_engine, delete, inspect, select, text
 from sqlalchemy.pool import NullPool
 
 from monty_common.lifecycle import close_app
@@ -79,16 +79,21 @@ def test_no_admin_is_added_while_one_exists(make_app: AppFactory, admin: dict[st
     assert [user["username"] for user in users] == ["root"]
 
 
-def test_a_non_admin_holding_the_name_stops_the_start(make_app: AppFactory, admin: dict[str, str]) -> None:
-    """If no admin exists but the admin's name is taken, starting fails loudly instead of looping."""
+def test_a_non_admin_holding_the_name_makes_no_admin_and_says_so(
+    make_app: AppFactory, admin: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """If no admin exists but the admin's name is taken, nobody is promoted behind the operator's back:
+    the service starts, and the log names the command that makes an admin."""
     app = make_app()
     client = app.test_client()
     body = {"username": "Admin", "password": "a-good-password", "roles": ["consumer"]}
     assert client.post("/users", json=body, headers=admin).status_code == 201
     with app.app_context(), database.session() as session:
         session.execute(delete(User).where(User.username_key == "root"))
-    with pytest.raises(RuntimeError, match="'admin' exists without the admin role"):
-        make_app(admin_username=None, admin_password=None)
+    make_app(admin_username=None, admin_password=None)
+    assert "promote-admin <username>" in caplog.text
+    with app.app_context(), database.session() as session:
+        assert [user.roles for user in session.scalars(select(User))] == [frozenset({"consumer"})]
 
 
 @pytest.mark.parametrize(

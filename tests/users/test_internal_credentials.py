@@ -14,11 +14,17 @@ GOOD = {"username": "kate", "password": "kate-password-1"}
 def test_valid_credentials_answer_the_user(
     client: FlaskClient, new_user: UserMaker, secret_header: dict[str, str]
 ) -> None:
-    """Any capitalisation of the username signs in; the answer holds id, username and roles only."""
+    """Any capitalisation of the username signs in; the answer holds id, username, roles and the token
+    version only."""
     user = new_user("Kate", password="kate-password-1", roles=["producer", "consumer"])
     response = client.post(URL, json={**GOOD, "username": "KATE"}, headers=secret_header)
     assert response.status_code == 200
-    assert response.get_json() == {"id": user["id"], "username": "Kate", "roles": ["consumer", "producer"]}
+    assert response.get_json() == {
+        "id": user["id"],
+        "username": "Kate",
+        "roles": ["consumer", "producer"],
+        "token_version": 0,
+    }
 
 
 @pytest.mark.parametrize(

@@ -94,7 +94,8 @@ def test_passwords_are_stored_only_as_argon2id_hashes(
         client.put(
             "/users/me/password",
             json={"old_password": reset, "new_password": changed},
-            headers=test_keys.bearer(user_id, ["producer"]),
+            # Issued after the reset, which revoked the tokens of version 0.
+            headers=test_keys.bearer(user_id, ["producer"], 1),
         ),
         client.get(f"/users/{user_id}", headers=admin),
         client.get("/users", headers=admin),

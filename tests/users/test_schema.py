@@ -33,8 +33,9 @@ def test_migrations_build_the_schema_on_an_empty_database(make_app: AppFactory, 
         "disabled",
         "created_at",
         "updated_at",
+        "token_version",
     }
-    assert versions == ["0001"]
+    assert versions == ["0002"]
 
 
 def test_the_database_refuses_a_second_username_key(make_app: AppFactory) -> None:

@@ -6,11 +6,11 @@ Two processes: the worker (worker.py) consumes the archive queue and stores mess
 """
 
 from archive_service import routes
-from archive_service.extensions import database, token_verifier
+from archive_service.extensions import database, token_revocation, token_verifier
 from archive_service.readiness import readiness
 from archive_service.schema import init_db_command
 from archive_service.settings import ArchiveSettings
-from monty_common.auth import new_token_verifier
+from monty_common.auth import new_revocation_check, new_token_verifier
 from monty_common.health import health_blueprint
 from monty_common.openapi_app import MontyOpenAPI
 from monty_common.service_app import new_service_app
@@ -28,9 +28,10 @@ def create_app(settings: ArchiveSettings | None = None) -> MontyOpenAPI:
 
 
 def register_extensions(app: MontyOpenAPI, settings: ArchiveSettings) -> None:
-    """Bind the database (it opens connections on first use) and the token verifier."""
+    """Bind the database (it opens connections on first use) and the token checks."""
     database.init_app(app, settings.resolved_database_url())
     token_verifier.init_app(app, new_token_verifier(settings))
+    token_revocation.init_app(app, new_revocation_check(settings, settings.data_dir))
 
 
 def register_blueprints(app: MontyOpenAPI, settings: ArchiveSettings) -> None:

@@ -3,10 +3,10 @@
 from pydantic import Field
 
 from monty_common.database import sqlite_url
-from monty_common.settings import BrokerSettings, ServiceSecretSettings, TokenSettings
+from monty_common.settings import BrokerSettings, RevocationSettings, TokenSettings
 
 
-class ArchiveSettings(BrokerSettings, TokenSettings, ServiceSecretSettings):
+class ArchiveSettings(BrokerSettings, TokenSettings, RevocationSettings):
     """Where the archive listens, which messages it copies and where it keeps them."""
 
     port: int = Field(9050, ge=1, le=65535)

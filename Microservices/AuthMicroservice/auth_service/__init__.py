@@ -1,10 +1,10 @@
 """The auth service: logs users in through the user service and issues signed access tokens."""
 
 from auth_service import signing_key
-from auth_service.extensions import issuer, key_set, users
+from auth_service.extensions import issuer, key_set, login_throttle, users
 from auth_service.routes import auth_blueprint
 from auth_service.settings import AuthSettings
-from auth_service.throttling import init_throttling, login_limits
+from auth_service.throttling import LoginThrottle
 from auth_service.tokens import TokenIssuer
 from auth_service.users_client import UsersClient
 from monty_common.health import health_blueprint
@@ -24,7 +24,11 @@ def create_app(settings: AuthSettings | None = None) -> MontyOpenAPI:
 
 
 def register_extensions(app: MontyOpenAPI, settings: AuthSettings) -> None:
-    """Load the signing keys, bind the issuer, the key set, the user-service client and the throttle."""
+    """Load the signing keys, bind the issuer, the key set, the user-service client and the throttle.
+
+    Each app has a throttle of its own: apps share counts only through their storage (Redis), as
+    processes do.
+    """
     if settings.signing_key_file is None:
         current = signing_key.load_or_create(settings.data_dir / "jwt-signing-key.pem")
     else:
@@ -34,10 +38,10 @@ def register_extensions(app: MontyOpenAPI, settings: AuthSettings) -> None:
     key_set.init_app(app, signing_key.jwks(current, previous))
     secret = resolve_secret(settings.service_secret, settings.data_dir)
     users.init_app(app, UsersClient(settings.users_url, secret, settings.users_timeout))
-    init_throttling(app, settings)
+    login_throttle.init_app(app, LoginThrottle.from_settings(settings))
 
 
 def register_blueprints(app: MontyOpenAPI) -> None:
-    """Mount the API, its logins throttled by the app's limiter, and the health endpoints."""
-    app.register_api(auth_blueprint(login_limits(app)))
+    """Mount the API and the health endpoints."""
+    app.register_api(auth_blueprint)
     app.register_api(health_blueprint(lambda: {"signing_key": "ok"}))

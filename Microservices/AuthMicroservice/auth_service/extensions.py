@@ -2,8 +2,7 @@
 
 from typing import Any
 
-from flask_limiter import Limiter
-
+from auth_service.throttling import LoginThrottle
 from auth_service.tokens import TokenIssuer
 from auth_service.users_client import UsersClient
 from monty_common.extension import Extension
@@ -15,4 +14,4 @@ key_set = Extension[dict[str, Any]]("monty.jwks")
 # Asks the user service whether credentials are valid.
 users = Extension[UsersClient]("monty.users")
 # Counts login attempts; each app has its own, sharing counts only through its storage (Redis).
-limiter = Extension[Limiter]("monty.limiter")
+login_throttle = Extension[LoginThrottle]("monty.login_throttle")

@@ -1,6 +1,5 @@
 """HTTP routes of the auth service: POST /auth/token and GET /.well-known/jwks.json."""
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import Response, jsonify, request
@@ -8,14 +7,12 @@ from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
 
-from auth_service.extensions import issuer, key_set, users
+from auth_service.extensions import issuer, key_set, login_throttle, users
 from auth_service.settings import AuthSettings
 from auth_service.users_client import UsersUnavailable
 from monty_common.openapi_app import problem_doc
 from monty_common.problems import ProblemError
 from monty_common.service_app import current_settings
-
-View = Callable[..., Any]
 
 
 class Credentials(BaseModel):
@@ -43,17 +40,25 @@ INVALID = ProblemError(401, "invalid-credentials", "Invalid Credentials", "Inval
 
 
 def issue_token(body: Credentials) -> Any:
-    """Check the credentials with the user service and answer a signed token."""
+    """Count the attempt, check the credentials with the user service and answer a signed token.
+
+    The attempt is counted before the password is checked (429 past a limit); a success, or an
+    attempt the user service never checked, gives its count back: only failures stay counted.
+    """
+    throttle = login_throttle.get()
+    attempt = throttle.count(body.username)
     try:
         user = users.get().verify(body.username, body.password)
     except UsersUnavailable as error:
+        throttle.give_back(attempt)
         retry_after = str(current_settings(AuthSettings).retry_after)
         raise ProblemError(
             503, "users-unavailable", "User Service Unavailable", str(error), {"Retry-After": retry_after}
         ) from None
     if user is None:
         raise INVALID
-    token = issuer.get().issue(user.id, user.username, user.roles)
+    throttle.give_back(attempt)
+    token = issuer.get().issue(user.id, user.username, user.roles, user.token_version)
     answer = jsonify(TokenAnswer(access_token=token.access_token, expires_in=token.expires_in).model_dump())
     answer.headers["Cache-Control"] = "no-store"
     return answer
@@ -83,27 +88,21 @@ def jwks() -> Response:
     return answer
 
 
-def auth_blueprint(login_limits: Callable[[View], View]) -> APIBlueprint:
-    """The login, counted by `login_limits` (the app's own limiter), and the JWKS.
-
-    Built for each app, since each app has its own limiter to apply to the login view.
-    """
-    api = APIBlueprint("auth", __name__, abp_tags=[Tag(name="auth", description="Access tokens")])
-    api.before_request(_body_is_an_object)
-    api.post(
-        "/auth/token",
-        summary="Log in: trade a username and password for an access token",
-        responses={
-            200: TokenAnswer,
-            400: problem_doc("The body is not a JSON object with username and password."),
-            401: problem_doc("Invalid username or password (the same answer for an unknown user)."),
-            429: problem_doc("Too many login attempts for this account or from this address.", True),
-            503: problem_doc("The user service is unavailable.", True),
-        },
-    )(login_limits(issue_token))
-    api.get(
-        "/.well-known/jwks.json",
-        summary="The public keys that verify access tokens",
-        responses={200: KeySet},
-    )(jwks)
-    return api
+auth_blueprint = APIBlueprint("auth", __name__, abp_tags=[Tag(name="auth", description="Access tokens")])
+auth_blueprint.before_request(_body_is_an_object)
+auth_blueprint.post(
+    "/auth/token",
+    summary="Log in: trade a username and password for an access token",
+    responses={
+        200: TokenAnswer,
+        400: problem_doc("The body is not a JSON object with username and password."),
+        401: problem_doc("Invalid username or password (the same answer for an unknown user)."),
+        429: problem_doc("Too many failed logins for this account or from this address.", True),
+        503: problem_doc("The user service, or the store of login counts, is unavailable.", True),
+    },
+)(issue_token)
+auth_blueprint.get(
+    "/.well-known/jwks.json",
+    summary="The public keys that verify access tokens",
+    responses={200: KeySet},
+)(jwks)

@@ -4,10 +4,16 @@ from pathlib import Path
 
 from pydantic import Field
 
-from monty_common.settings import ServiceSecretSettings, ServiceSettings, TokenSettings
+from monty_common.settings import (
+    AttemptCountSettings,
+    AttemptLimitText,
+    ServiceSecretSettings,
+    ServiceSettings,
+    TokenSettings,
+)
 
 
-class AuthSettings(ServiceSettings, TokenSettings, ServiceSecretSettings):
+class AuthSettings(ServiceSettings, TokenSettings, ServiceSecretSettings, AttemptCountSettings):
     """Where the auth service listens, how it signs tokens, whom it asks about users, how it throttles."""
 
     port: int = Field(9049, ge=1, le=65535)
@@ -21,15 +27,13 @@ class AuthSettings(ServiceSettings, TokenSettings, ServiceSecretSettings):
     token_ttl: int = Field(900, ge=5, le=86400, description="Access-token lifetime in seconds.")
     users_url: str = Field("http://127.0.0.1:9048", pattern=r"^https?://", description="The user service.")
     users_timeout: float = Field(3.0, gt=0, le=30)
-    rate_limit_storage: str = Field(
-        "memory://", description="Flask-Limiter storage, e.g. redis://127.0.0.1:6379/0."
+    login_limit_per_account_address: AttemptLimitText = Field(
+        "5 per minute", description="Failed logins allowed for one username from one client address."
     )
-    login_limit_per_account_address: str = Field(
-        "5 per minute", description="Login attempts allowed for one username from one client address."
+    login_limit_per_account: AttemptLimitText = Field(
+        "30 per hour",
+        description="Failed logins for one username; past it, addresses that failed on it are refused.",
     )
-    login_limit_per_account: str = Field(
-        "30 per hour", description="Login attempts allowed for one username."
-    )
-    login_limit_per_address: str = Field(
-        "30 per minute", description="Login attempts allowed from one address."
+    login_limit_per_address: AttemptLimitText = Field(
+        "30 per minute", description="Failed logins allowed from one address, whatever the username."
     )

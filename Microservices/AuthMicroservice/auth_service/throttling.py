@@ -1,97 +1,109 @@
-"""Throttling logins per account and per client address (Flask-Limiter).
+"""Throttling logins per account, per client address and per both, without locking owners out.
 
-Every attempt counts, and it is counted before the password is checked: counting only failures,
-after the fact, would let a burst of parallel guesses through before the first one is counted.
-The strict limit applies to one account from one address, so an attacker elsewhere cannot lock a
-user out with it; looser limits per account and per address bound distributed guessing.
+Every attempt is counted before its password is checked, so a burst of parallel guesses gets no
+further than a limit allows; a successful login then gives its counts back, so only failures use a
+limit up and a client that logs in before every call never throttles itself. The limits:
+
+- one account from one address (MONTY_LOGIN_LIMIT_PER_ACCOUNT_ADDRESS, 5 a minute): guessing one
+  password from one place;
+- one address, whatever the account (MONTY_LOGIN_LIMIT_PER_ADDRESS, 30 a minute): spraying;
+- one account, whatever the address (MONTY_LOGIN_LIMIT_PER_ACCOUNT, 30 an hour): guessing from
+  many places. Past it, only addresses that have themselves failed on the account in that time
+  are refused, so the owner, logging in from an address of their own, is never locked out by
+  someone else's failures. One address is also held to this limit on one account.
 """
 
-import math
-import time
-from collections.abc import Callable
-from typing import Any
+import ipaddress
+from dataclasses import dataclass
 
-from flask import Flask, Response, request
-from flask_limiter import Limiter, RateLimitExceeded
-from flask_limiter.util import get_remote_address
+from flask import request
+from limits import RateLimitItem
 
-from auth_service.extensions import limiter
 from auth_service.settings import AuthSettings
-from monty_common.problems import PROBLEM_TYPE_PREFIX, problem_response
-from monty_common.service_app import current_settings
+from monty_common.attempts import (
+    AttemptCounter,
+    AttemptLimit,
+    CountedAttempt,
+    CountsUnavailable,
+    TooManyAttempts,
+    parse_limit,
+)
+from monty_common.problems import ProblemError
 
-View = Callable[..., Any]
-
-
-def init_throttling(app: Flask, settings: AuthSettings) -> None:
-    """Give `app` a limiter of its own, counting in the configured storage (memory, or Redis by URL).
-
-    One limiter per app, not one per module: a limiter keeps the storage of the last app it was
-    bound to, so apps sharing one would share memory:// counts that are meant to be per process.
-    """
-    limiter.init_app(
-        app,
-        Limiter(
-            get_remote_address, app=app, storage_uri=settings.rate_limit_storage, strategy="moving-window"
-        ),
-    )
-    app.register_error_handler(RateLimitExceeded, _too_many)
+# IPv6 clients are counted by their /64: one subscriber commonly holds a whole /64.
+IPV6_PREFIX = 64
 
 
-def login_limits(app: Flask) -> Callable[[View], View]:
-    """A decorator counting each call of a login view against `app`'s own limiter."""
-    app_limiter = limiter.get(app)
-
-    def limited(login: View) -> View:
-        # Flask-Limiter checks a decorated view when the view is called: after flask-openapi3 has
-        # validated the body, so a malformed login is refused (400) without being counted.
-        login = app_limiter.limit(per_address_limit)(login)
-        login = app_limiter.limit(per_account_limit, key_func=account_key)(login)
-        return app_limiter.limit(per_account_address_limit, key_func=account_address_key)(login)
-
-    return limited
-
-
-def _too_many(error: RateLimitExceeded) -> Response:
-    """429 problem+json with Retry-After: when the oldest counted attempt leaves the window."""
-    current = limiter.get().current_limit
-    wait = math.ceil(current.reset_at - time.time()) if current is not None else 60
-    return problem_response(
-        429,
-        "Too Many Requests",
-        "Too many login attempts; wait before trying again.",
-        PROBLEM_TYPE_PREFIX + "too-many-logins",
-        headers={"Retry-After": str(max(1, wait))},
-    )
+def client_address() -> str:
+    """The request's client address (as ProxyFix resolved it behind trusted proxies); an IPv6
+    address stands for its /64 network."""
+    address = request.remote_addr or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network((parsed, IPV6_PREFIX), strict=False))
+    return str(parsed)
 
 
-def _username() -> str:
-    """The username a login is for, case-folded, so its attempts count together."""
-    body = request.get_json(silent=True)
-    username = body.get("username") if isinstance(body, dict) else None
-    return username.strip().casefold() if isinstance(username, str) else ""
+@dataclass(frozen=True)
+class LoginThrottle:
+    """The login limits of one app, counted in its own storage (memory, or Redis shared by all)."""
 
+    counter: AttemptCounter
+    per_account_address: RateLimitItem
+    per_address: RateLimitItem
+    per_account: RateLimitItem
+    retry_after: int
 
-def account_key() -> str:
-    """Attempts for one account."""
-    return "account:" + _username()
+    @classmethod
+    def from_settings(cls, settings: AuthSettings) -> "LoginThrottle":
+        """The limits the settings name, counted in MONTY_RATE_LIMIT_STORAGE."""
+        return cls(
+            AttemptCounter(settings.rate_limit_storage),
+            parse_limit(settings.login_limit_per_account_address),
+            parse_limit(settings.login_limit_per_address),
+            parse_limit(settings.login_limit_per_account),
+            settings.retry_after,
+        )
 
+    def count(self, username: str) -> CountedAttempt:
+        """Count a login attempt for `username` from this request's address, or refuse it (429)."""
+        account = username.strip().casefold()
+        address = client_address()
+        # The address comes first in keys: it holds no "|", so no username can imitate another key.
+        strict = [
+            AttemptLimit(self.per_account_address, f"login|account-address|{address}|{account}"),
+            AttemptLimit(self.per_address, f"login|address|{address}"),
+            # This address's own attempts on the account, over the account limit's period.
+            AttemptLimit(self.per_account, f"login|account-history|{address}|{account}"),
+        ]
+        per_account = AttemptLimit(self.per_account, f"login|account|{account}")
+        try:
+            if self.counter.is_unused(strict[-1]):
+                # An address with no failures on the account is not refused for others' failures.
+                return self.counter.count(strict, lenient=[per_account])
+            return self.counter.count([*strict, per_account])
+        except TooManyAttempts as error:
+            raise ProblemError(
+                429,
+                "too-many-logins",
+                "Too Many Requests",
+                "Too many failed login attempts; wait before trying again.",
+                {"Retry-After": str(error.retry_after)},
+            ) from None
+        except CountsUnavailable as error:
+            raise ProblemError(
+                503,
+                "throttle-unavailable",
+                "Service Unavailable",
+                f"Login attempts cannot be counted now, so none is checked ({error}).",
+                {"Retry-After": str(self.retry_after)},
+            ) from None
 
-def account_address_key() -> str:
-    """Attempts for one account from one address."""
-    return f"account-address:{_username()}:{get_remote_address()}"
-
-
-def per_account_address_limit() -> str:
-    """Attempts allowed for one account from one address."""
-    return current_settings(AuthSettings).login_limit_per_account_address
-
-
-def per_account_limit() -> str:
-    """Attempts allowed per account."""
-    return current_settings(AuthSettings).login_limit_per_account
-
-
-def per_address_limit() -> str:
-    """Attempts allowed per client address."""
-    return current_settings(AuthSettings).login_limit_per_address
+    def give_back(self, attempt: CountedAttempt) -> None:
+        """Uncount an attempt that was no failed guess: a success, or one never checked."""
+        self.counter.give_back(attempt)

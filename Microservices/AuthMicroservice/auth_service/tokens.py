@@ -1,4 +1,5 @@
-"""Issuing short-lived access tokens: EdDSA-signed JWTs naming the user and their roles."""
+"""Issuing short-lived access tokens: EdDSA-signed JWTs naming the user, their roles and the
+version of their tokens."""
 
 import time
 import uuid
@@ -27,8 +28,9 @@ class TokenIssuer:
         self.audience = audience
         self.ttl = ttl
 
-    def issue(self, user_id: str, username: str, roles: list[str]) -> IssuedToken:
-        """A token for the user, valid for `ttl` seconds."""
+    def issue(self, user_id: str, username: str, roles: list[str], token_version: int = 0) -> IssuedToken:
+        """A token for the user, valid for `ttl` seconds, at the user's current token version: the
+        token stops working when the user service raises it."""
         now = int(time.time())
         claims = {
             "iss": self.issuer,
@@ -39,6 +41,7 @@ class TokenIssuer:
             "iat": now,
             "exp": now + self.ttl,
             "jti": str(uuid.uuid4()),
+            "ver": token_version,
         }
         token = jwt.encode(claims, self.key.private_key, algorithm="EdDSA", headers={"kid": self.key.kid})
         return IssuedToken(token, self.ttl)

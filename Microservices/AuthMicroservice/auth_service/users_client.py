@@ -13,11 +13,12 @@ class UsersUnavailable(Exception):
 
 @dataclass(frozen=True)
 class VerifiedUser:
-    """A user whose credentials the user service accepted."""
+    """A user whose credentials the user service accepted, and their current token version."""
 
     id: str
     username: str
     roles: list[str]
+    token_version: int
 
 
 class UsersClient:
@@ -47,4 +48,9 @@ class UsersClient:
         if response.status_code != 200:
             raise UsersUnavailable(f"user service answered {response.status_code}")
         body = response.json()
-        return VerifiedUser(str(body["id"]), str(body["username"]), [str(role) for role in body["roles"]])
+        return VerifiedUser(
+            str(body["id"]),
+            str(body["username"]),
+            [str(role) for role in body["roles"]],
+            int(body["token_version"]),
+        )

@@ -5,6 +5,7 @@ from exchange_service.extensions import (
     message_schema,
     new_broker_links,
     producer_stamp,
+    token_revocation,
     token_verifier,
     wait_slots,
 )
@@ -13,7 +14,7 @@ from exchange_service.message_schema_doc import document_message_schema
 from exchange_service.routes import api
 from exchange_service.settings import ExchangeSettings
 from exchange_service.waiting import new_wait_slots
-from monty_common.auth import new_token_verifier
+from monty_common.auth import new_revocation_check, new_token_verifier
 from monty_common.health import health_blueprint
 from monty_common.openapi_app import MontyOpenAPI
 from monty_common.producer_stamp import ProducerStamp
@@ -40,12 +41,13 @@ def create_app(settings: ExchangeSettings | None = None) -> MontyOpenAPI:
 
 
 def register_extensions(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
-    """Bind the broker links, the waiting slots, the token verifier and the message schema."""
+    """Bind the broker links, the waiting slots, the token checks and the message schema."""
     links = new_broker_links(settings)
     broker.init_app(app, links, close=links.close)
     wait_slots.init_app(app, new_wait_slots(settings.threads))
     token_verifier.init_app(app, new_token_verifier(settings))
     producer_stamp.init_app(app, ProducerStamp(resolve_secret(settings.service_secret, settings.data_dir)))
+    token_revocation.init_app(app, new_revocation_check(settings, settings.data_dir))
     register_message_schema(app, settings)
 
 

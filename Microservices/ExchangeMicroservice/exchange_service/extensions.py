@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from exchange_service.message_schema import MessageSchema
 from exchange_service.settings import ExchangeSettings
-from monty_common.auth import token_verifier
+from monty_common.auth import token_revocation, token_verifier
 from monty_common.broker import BrokerUnavailable, ConfirmedPublisher, MessageGetter, Topology
 from monty_common.extension import Extension
 from monty_common.producer_stamp import ProducerStamp
@@ -17,6 +17,7 @@ __all__ = [
     "message_schema",
     "new_broker_links",
     "producer_stamp",
+    "token_revocation",
     "token_verifier",
     "wait_slots",
 ]

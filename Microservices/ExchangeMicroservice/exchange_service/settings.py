@@ -6,10 +6,10 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from exchange_service.message_schema import load_message_schema
-from monty_common.settings import BrokerSettings, ServiceSecretSettings, TokenSettings
+from monty_common.settings import BrokerSettings, RevocationSettings, TokenSettings
 
 
-class ExchangeSettings(BrokerSettings, TokenSettings, ServiceSecretSettings):
+class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
     """Where the exchange service listens and which exchange, queue and key it uses."""
 
     port: int = Field(9047, ge=1, le=65535)

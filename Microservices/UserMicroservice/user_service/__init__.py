@@ -5,7 +5,15 @@ from monty_common.health import health_blueprint
 from monty_common.openapi_app import MontyOpenAPI
 from monty_common.service_app import new_service_app
 from user_service import admin_routes, internal_routes, self_routes
-from user_service.extensions import database, service_secret, token_verifier
+from user_service.admin_recovery import promote_admin_command
+from user_service.extensions import (
+    database,
+    password_throttle,
+    service_secret,
+    token_revocation,
+    token_verifier,
+)
+from user_service.password_throttle import PasswordChangeThrottle
 from user_service.route_docs import SECURITY_SCHEMES
 from user_service.schema import init_db_command
 from user_service.settings import UserSettings
@@ -24,10 +32,14 @@ def create_app(settings: UserSettings | None = None) -> MontyOpenAPI:
 
 
 def register_extensions(app: MontyOpenAPI, settings: UserSettings) -> None:
-    """Bind the database (it opens connections on first use), the token verifier and the service secret."""
+    """Bind the database (it opens connections on first use), the token verifier, the service secret
+    and the password-change throttle."""
     database.init_app(app, settings.resolved_database_url())
     token_verifier.init_app(app, new_token_verifier(settings))
+    # Revocation is checked against the users table itself, by the guards (token_version).
+    token_revocation.init_app(app, None)
     service_secret.init_app(app, settings.resolved_service_secret())
+    password_throttle.init_app(app, PasswordChangeThrottle.from_settings(settings))
 
 
 def register_blueprints(app: MontyOpenAPI) -> None:
@@ -40,5 +52,6 @@ def register_blueprints(app: MontyOpenAPI) -> None:
 
 
 def register_commands(app: MontyOpenAPI) -> None:
-    """Add `flask init-db`, which migrates the database and makes the first admin."""
+    """Add `flask init-db` (migrate, make the first admin) and `flask promote-admin <username>`."""
     app.cli.add_command(init_db_command)
+    app.cli.add_command(promote_admin_command)

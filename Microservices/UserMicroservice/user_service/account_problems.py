@@ -24,12 +24,14 @@ def last_admin() -> ProblemError:
 
 
 def own_admin_access() -> ProblemError:
-    """409: an admin may not delete, disable or demote their own account; another admin must."""
+    """409: an admin may not delete, disable or demote their own account, nor reset its password
+    without the current one; another admin must (or PUT /users/me/password, for the password)."""
     return ProblemError(
         409,
         "own-admin-access",
         "Own Admin Access",
-        "An admin cannot delete, disable or demote their own account; another admin must do it.",
+        "An admin cannot delete, disable or demote their own account, nor reset its password (use "
+        "PUT /users/me/password with the current one); another admin must do the rest.",
     )
 
 
@@ -39,12 +41,13 @@ def wrong_password() -> ProblemError:
 
 
 def account_gone() -> ProblemError:
-    """401: the token is valid but its user was deleted or disabled since it was issued."""
+    """401: the token is valid but its user was deleted or disabled, or revoked it (a role taken
+    away, a new password), since it was issued."""
     return ProblemError(
         401,
         "unauthorized",
         "Unauthorized",
-        "The token's user no longer exists or is disabled.",
+        "The token was revoked: its user no longer exists, is disabled, lost a role or changed password.",
         {"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token"'},
     )
 

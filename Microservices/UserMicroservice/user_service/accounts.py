@@ -37,12 +37,29 @@ def _load(session: Session, user_id: str) -> User:
     return user
 
 
-def _keep_an_admin(session: Session, user: User) -> None:
-    """Refuse to take away the last enabled admin."""
-    if user.disabled or ADMIN not in user.roles:
-        return
-    others = select(func.count()).where(has_role(ADMIN), User.disabled.is_(False), User.id != user.id)
-    if not session.scalar(others):
+def _lock_enabled_admins(session: Session) -> None:
+    """Lock the enabled admins' rows until the transaction ends, so removals of admins take turns.
+
+    On PostgreSQL a second removal waits here for the first to commit, then sees its outcome. They
+    are locked in id order, so two such transactions never deadlock. SQLite has no row locks (the
+    clause is left out): there the write of the change itself takes the database's write lock.
+    """
+    session.execute(
+        select(User.id).where(has_role(ADMIN), User.disabled.is_(False)).order_by(User.id).with_for_update()
+    )
+
+
+def _keep_an_admin(session: Session) -> None:
+    """Refuse a change, written but not committed, that left no enabled admin.
+
+    Counted after the change is written, under the locks `_lock_enabled_admins` took, so that the
+    count sees every other removal that committed first, on PostgreSQL and SQLite alike. Whether
+    the changed user was an admin is not asked beforehand: what was read before the locks may be
+    stale.
+    """
+    session.flush()
+    admins = select(func.count()).where(has_role(ADMIN), User.disabled.is_(False))
+    if not session.scalar(admins):
         raise last_admin()
 
 
@@ -81,56 +98,99 @@ def get_user(user_id: str) -> User:
         return _load(session, user_id)
 
 
-def find_active_user(user_id: str) -> User | None:
-    """The user with `user_id` if it exists and is enabled."""
+def find_active_user(user_id: str, token_version: int) -> User | None:
+    """The user with `user_id` if it exists, is enabled, and has not revoked the tokens issued
+    before `token_version` (a token's `ver`)."""
     with database.session() as session:
         user = session.get(User, user_id)
-    return user if user is not None and not user.disabled else None
+    if user is None or user.disabled or token_version < user.token_version:
+        return None
+    return user
+
+
+def token_status(user_id: str) -> tuple[bool, int]:
+    """Whether the user exists and is enabled, and their token version (0 for nobody)."""
+    with database.session() as session:
+        user = session.get(User, user_id)
+    if user is None:
+        return False, 0
+    return not user.disabled, user.token_version
+
+
+def _revoke_tokens(user: User) -> None:
+    """End every token issued to the user so far: their `ver` is now too old."""
+    # Raised in SQL, so that two revocations at once both count.
+    user.token_version = User.token_version + 1
 
 
 def set_roles(user_id: str, roles: Iterable[str]) -> User:
     """Replace the user's roles."""
     new_roles = frozenset(roles)
     with database.session() as session:
-        user = _load(session, user_id)
         if ADMIN not in new_roles:
-            _keep_an_admin(session, user)
+            _lock_enabled_admins(session)
+        user = _load(session, user_id)
+        if user.roles - new_roles:
+            # A token's roles are those of its login: one naming a role taken away must end. (A
+            # token lacking a role just given is harmless: it is simply worth less.)
+            _revoke_tokens(user)
         user.roles = new_roles
         user.updated_at = now()
+        if ADMIN not in new_roles:
+            _keep_an_admin(session)
     return user
 
 
 def set_disabled(user_id: str, disabled: bool) -> User:
     """Disable or enable the user; a disabled user cannot sign in."""
     with database.session() as session:
-        user = _load(session, user_id)
         if disabled:
-            _keep_an_admin(session, user)
+            _lock_enabled_admins(session)
+        user = _load(session, user_id)
         if user.disabled != disabled:
             user.disabled = disabled
             user.updated_at = now()
+            if disabled:
+                _revoke_tokens(user)
+        if disabled:
+            _keep_an_admin(session)
+    return user
+
+
+def promote_to_admin(username: str) -> User | None:
+    """Give the user named `username` the admin role and enable them; None if there is no such user."""
+    with database.session() as session:
+        user = session.scalar(select(User).where(User.username_key == username_key(username)))
+        if user is None:
+            return None
+        user.roles = user.roles | {ADMIN}
+        user.disabled = False
+        user.updated_at = now()
     return user
 
 
 def reset_password(user_id: str, password: str) -> None:
-    """Give the user a new password (an admin's act: the old one is not asked for)."""
+    """Give the user a new password (an admin's act: the old one is not asked for), ending the
+    tokens issued with the old one."""
     password_hash = hash_password(password)
     with database.session() as session:
         user = _load(session, user_id)
         user.password_hash = password_hash
         user.updated_at = now()
+        _revoke_tokens(user)
 
 
 def delete_user(user_id: str) -> None:
     """Delete the user for good."""
     with database.session() as session:
-        user = _load(session, user_id)
-        _keep_an_admin(session, user)
-        session.delete(user)
+        _lock_enabled_admins(session)
+        session.delete(_load(session, user_id))
+        _keep_an_admin(session)
 
 
 def change_own_password(user_id: str, old_password: str, new_password: str) -> None:
-    """Change a user's password after checking the current one (403 if wrong)."""
+    """Change a user's password after checking the current one (403 if wrong); every token issued
+    so far, the one asking included, stops working."""
     user = get_user(user_id)
     if not password_matches(user.password_hash, old_password):
         raise wrong_password()

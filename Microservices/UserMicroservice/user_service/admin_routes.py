@@ -18,7 +18,7 @@ from user_service.api_models import (
 )
 from user_service.guards import admin_only
 from user_service.models import User
-from user_service.route_docs import BEARER, GUARDED, LAST_ADMIN, NO_CONTENT, ONE_USER
+from user_service.route_docs import BEARER, GUARDED, LAST_ADMIN, NO_CONTENT, ONE_USER, OWN_ACCOUNT
 from user_service.user_rules import ADMIN
 
 api = APIBlueprint(
@@ -107,11 +107,16 @@ def enable_user(path: UserPath) -> JSON:
 @api.put(
     "/users/<uuid:user_id>/password",
     summary="Reset a user's password",
-    responses={**ONE_USER, 204: NO_CONTENT},
+    description=(
+        "Ends the user's tokens. Not for the admin's own account, which changes its password with "
+        "PUT /users/me/password, giving the current one: a stolen token must not take an account over."
+    ),
+    responses={**ONE_USER, 204: NO_CONTENT, 409: OWN_ACCOUNT},
 )
 @admin_only
 def reset_password(path: UserPath, body: PasswordReset) -> tuple[str, int]:
-    """Set a new password without the old one."""
+    """Set a new password without the old one (another user's only)."""
+    _not_own_account(path)
     accounts.reset_password(str(path.user_id), body.password)
     return "", 204
 

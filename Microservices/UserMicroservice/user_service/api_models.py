@@ -97,8 +97,24 @@ class UserPageOut(BaseModel):
 
 
 class CheckedCredentials(BaseModel):
-    """Who valid credentials belong to."""
+    """Who valid credentials belong to, and the token version their tokens carry (`ver`)."""
 
     id: str
     username: str
     roles: list[str]
+    token_version: int
+
+
+class TokenStatusQuery(StrictModel):
+    """The user whose tokens a service checks (a token's `sub`)."""
+
+    user_id: str = Field(min_length=1, max_length=256)
+
+
+class TokenStatus(BaseModel):
+    """Whether a user's tokens may still be honoured: the user is active, and tokens whose `ver` is
+    below `token_version` were revoked."""
+
+    user_id: str
+    active: bool = Field(description="False when the user is disabled or does not exist.")
+    token_version: int

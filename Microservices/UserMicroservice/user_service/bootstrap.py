@@ -1,5 +1,6 @@
 """The first admin, created by init-db when the database has none."""
 
+import logging
 import os
 import secrets
 import tempfile
@@ -18,12 +19,22 @@ from user_service.user_rules import ADMIN, username_key
 
 DEFAULT_ADMIN = "admin"
 PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name, not a password
+PROMOTE_COMMAND = "flask --app user_service promote-admin <username>"
+
+log = logging.getLogger(__name__)
 
 
 def _admin_exists(sessions: sessionmaker[Session]) -> bool:
     """Whether any user holds the admin role."""
     with sessions.begin() as session:
         return session.scalar(select(User.id).where(has_role(ADMIN)).limit(1)) is not None
+
+
+def _enabled_admin_exists(sessions: sessionmaker[Session]) -> bool:
+    """Whether an enabled user holds the admin role."""
+    with sessions.begin() as session:
+        query = select(User.id).where(has_role(ADMIN), User.disabled.is_(False)).limit(1)
+        return session.scalar(query) is not None
 
 
 def _insert_admin(sessions: sessionmaker[Session], username: str, password: str) -> bool:
@@ -46,29 +57,33 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def ensure_admin(settings: UserSettings, sessions: sessionmaker[Session]) -> None:
+def ensure_admin(settings: UserSettings, sessions: sessionmaker[Session]) -> bool:
     """Create the first admin unless an admin exists; safe when several servers start at once.
 
     It is named by MONTY_ADMIN_USERNAME and MONTY_ADMIN_PASSWORD, or else called `admin` with a
     random password that is saved to data_dir/admin-password, whose path (never the password: output
-    ends up in logs) is printed once.
+    ends up in logs) is printed once. Whether an enabled admin exists afterwards: without one (the
+    name is taken by a user who is no admin, or every admin is disabled) the service still starts,
+    since everyone else can still log in, and the log names the command that makes an admin.
     """
     # A password file an earlier version left readable by others is tightened.
     make_private(settings.data_dir / PASSWORD_FILE)
-    if _admin_exists(sessions):
-        return
+    if not _admin_exists(sessions):
+        _create_first_admin(settings, sessions)
+    if _enabled_admin_exists(sessions):
+        return True
+    log.warning("The user database has no enabled admin; make one with: %s", PROMOTE_COMMAND)
+    return False
+
+
+def _create_first_admin(settings: UserSettings, sessions: sessionmaker[Session]) -> None:
+    """Insert the first admin, unless another process did or a user of that name exists."""
     if settings.admin_username is not None and settings.admin_password is not None:
-        created = _insert_admin(sessions, settings.admin_username, settings.admin_password)
-        username = settings.admin_username
+        _insert_admin(sessions, settings.admin_username, settings.admin_password)
     else:
         password = secrets.token_urlsafe(18)
-        created = _insert_admin(sessions, DEFAULT_ADMIN, password)
         username = DEFAULT_ADMIN
-        if created:
+        if _insert_admin(sessions, username, password):
             path = private_directory(settings.data_dir) / PASSWORD_FILE
             _write_private(path, password + "\n")
             print(f"MontyExchange first admin: username={username}, password saved to {path}", flush=True)
-    if not created and not _admin_exists(sessions):
-        raise RuntimeError(
-            f"cannot create the first admin: a user named {username!r} exists without the admin role"
-        )

@@ -13,12 +13,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _still_an_admin(principal: Principal) -> None:
-    """401 if the token's user is gone or disabled, 403 if it is no longer an admin.
+    """401 if the token's user is gone or disabled or revoked the token, 403 if it is no longer an
+    admin.
 
     The role in a token is as old as the token: a disabled, demoted or deleted admin must lose
     these routes at once, not when the token expires.
     """
-    user = accounts.find_active_user(principal.subject)
+    user = accounts.find_active_user(principal.subject, principal.token_version)
     if user is None:
         raise account_gone()
     if ADMIN not in user.roles:

@@ -1,4 +1,5 @@
-"""HTTP routes for the other services only: checking credentials for the auth service."""
+"""HTTP routes for the other services only: checking credentials for the auth service, and the
+status of a user's tokens for the services that accept them."""
 
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
@@ -6,7 +7,7 @@ from flask_openapi3.models.tag import Tag
 from monty_common.openapi_app import problem_doc as problem
 from user_service import accounts
 from user_service.account_problems import invalid_credentials
-from user_service.api_models import CheckedCredentials, Credentials
+from user_service.api_models import CheckedCredentials, Credentials, TokenStatus, TokenStatusQuery
 from user_service.extensions import service_secret
 from user_service.route_docs import INVALID, SERVICE
 
@@ -34,4 +35,22 @@ def check_credentials(body: Credentials) -> dict[str, object]:
     user = accounts.verify_credentials(body.username, body.password)
     if user is None:
         raise invalid_credentials()
-    return CheckedCredentials(id=user.id, username=user.username, roles=sorted(user.roles)).model_dump()
+    return CheckedCredentials(
+        id=user.id, username=user.username, roles=sorted(user.roles), token_version=user.token_version
+    ).model_dump()
+
+
+@api.post(
+    "/internal/token-status",
+    summary="Whether a user's tokens are still good",
+    description=(
+        "The exchange and the archive ask it, then cache the answer for MONTY_REVOCATION_DELAY: a "
+        "token is refused if its user is not active or its `ver` is below `token_version`."
+    ),
+    responses={200: TokenStatus, 400: INVALID, 401: problem("Missing or wrong service secret.")},
+)
+@service_secret.required
+def token_status(body: TokenStatusQuery) -> dict[str, object]:
+    """The user's state as tokens need it; an unknown user is simply not active."""
+    active, version = accounts.token_status(body.user_id)
+    return TokenStatus(user_id=body.user_id, active=active, token_version=version).model_dump()

@@ -34,6 +34,9 @@ class User(Base):
     # Sorted, comma-separated role names.
     roles_text: Mapped[str] = mapped_column("roles", String(255), default="")
     disabled: Mapped[bool] = mapped_column(default=False)
+    # Raised whenever the tokens issued so far must stop working (a role taken away, disabled, a new
+    # password); tokens carry the version they were issued at in their `ver` claim.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
 

@@ -21,6 +21,7 @@ NOT_FOUND = problem("No user has this id.")
 LAST_ADMIN = problem(
     "The change would leave no enabled admin, or an admin would remove their own admin access."
 )
+OWN_ACCOUNT = problem("An admin resets only other users' passwords; their own needs PUT /users/me/password.")
 NO_CONTENT: dict[str, Any] = {"description": "Done."}
 GUARDED: ResponseDict = {400: INVALID, 401: UNAUTHORIZED, 403: FORBIDDEN}
 ONE_USER: ResponseDict = {**GUARDED, 404: NOT_FOUND}

@@ -6,11 +6,17 @@ from pydantic import Field, model_validator
 
 from monty_common.database import sqlite_url
 from monty_common.service_secret import resolve_secret
-from monty_common.settings import ServiceSecretSettings, ServiceSettings, TokenSettings
+from monty_common.settings import (
+    AttemptCountSettings,
+    AttemptLimitText,
+    ServiceSecretSettings,
+    ServiceSettings,
+    TokenSettings,
+)
 from user_service.user_rules import PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX, USERNAME_PATTERN
 
 
-class UserSettings(ServiceSettings, TokenSettings, ServiceSecretSettings):
+class UserSettings(ServiceSettings, TokenSettings, ServiceSecretSettings, AttemptCountSettings):
     """Where the user service listens, which database it keeps and who its first admin is."""
 
     port: int = Field(9048, ge=1, le=65535)
@@ -20,6 +26,9 @@ class UserSettings(ServiceSettings, TokenSettings, ServiceSecretSettings):
     )
     admin_password: str | None = Field(
         None, min_length=PASSWORD_MIN, max_length=PASSWORD_MAX, description="First admin's password."
+    )
+    password_change_limit: AttemptLimitText = Field(
+        "10 per hour", description="Wrong current passwords a user may give to PUT /users/me/password."
     )
 
     @model_validator(mode="after")

@@ -7,19 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from jwt import PyJWKClient
+
+from monty_common.auth.key_set import KeySetTimes, KeySetUnavailable, PublishedKeys, UnknownKey
 
 ALGORITHMS = ["EdDSA"]
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti"]
 ROLES = frozenset({"admin", "producer", "consumer"})
-# Key ids are RFC 7638 SHA-256 thumbprints: anything else is refused before the JWKS is consulted,
-# so invented key ids cannot make us fetch it again and again.
+# Key ids are RFC 7638 SHA-256 thumbprints: anything else is refused before the JWKS is consulted
+# (well-formed invented ones make us fetch it at most once per MONTY_JWKS_MIN_INTERVAL).
 KEY_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 # Tolerated clock difference between the auth service's host and ours.
 LEEWAY_SECONDS = 5
-# How long fetched keys are trusted before the key set is read again: a key removed from the
-# JWKS stops being accepted within this time.
-KEYS_LIFESPAN = 300
 # Verified tokens remembered, so a client's next requests skip the signature check (the costliest
 # step of a request); oldest forgotten first.
 VERIFIED_TOKENS_KEPT = 10_000
@@ -41,62 +39,62 @@ class Principal:
     username: str
     roles: frozenset[str]
     token_id: str
+    # The user's token version when the token was issued (`ver`; 0 when absent): a token whose
+    # version is older than the user's current one has been revoked.
+    token_version: int = 0
 
 
 class TokenVerifier:
-    """Verifies tokens without calling the auth service per request: its JWKS is fetched and cached,
-    and fetched again when a token names an unknown key id."""
+    """Verifies tokens without calling the auth service per request: its JWKS is fetched and kept
+    (see PublishedKeys), and fetched again when it ages or a token names an unknown key id."""
 
-    def __init__(self, jwks_url: str, issuer: str, audience: str, timeout: float = 2.0) -> None:
-        """Prepare the JWKS client; nothing is fetched until the first token."""
+    def __init__(
+        self,
+        jwks_url: str,
+        issuer: str,
+        audience: str,
+        timeout: float = 2.0,
+        key_times: KeySetTimes | None = None,
+    ) -> None:
+        """Prepare the key set; nothing is fetched until the first token."""
         self.issuer = issuer
         self.audience = audience
-        self._jwks = PyJWKClient(
-            jwks_url, cache_keys=False, cache_jwk_set=True, lifespan=KEYS_LIFESPAN, timeout=timeout
-        )
-        # Parsed keys by kid, forgotten with the key set (PyJWT's own key cache never forgets).
-        self._keys: dict[str, Any] = {}
-        self._keys_since = time.monotonic()
-        # token -> (principal, exp, when verified): the exact token string, signature included.
-        self._verified: dict[str, tuple[Principal, float, float]] = {}
+        self._keys = PublishedKeys(jwks_url, key_times or KeySetTimes(), timeout)
+        # token -> (principal, exp, kid): the exact token string, signature included.
+        self._verified: dict[str, tuple[Principal, float, str]] = {}
         self._verified_lock = threading.Lock()
 
-    def _signing_key(self, kid: str) -> Any:
-        """The public key named `kid`, parsed once per key-set lifespan."""
-        if time.monotonic() - self._keys_since > KEYS_LIFESPAN:
-            # Start a new lifespan from a fresh key set, so that no key (and no token it verified)
-            # is trusted for longer than KEYS_LIFESPAN after it left the published set.
-            self._jwks.get_jwk_set(refresh=True)
-            self._keys = {}
-            with self._verified_lock:
-                self._verified.clear()
-            self._keys_since = time.monotonic()
-        key = self._keys.get(kid)
-        if key is None:
-            key = self._jwks.get_signing_key(kid).key
-            self._keys[kid] = key
-        return key
-
     def verify(self, token: str) -> Principal:
-        """The token's principal, or InvalidToken saying why not.
+        """The token's principal, or InvalidToken saying why not (KeysUnavailable if no key set can
+        be trusted now).
 
-        A token verified before is trusted again without its signature until it expires, and for
-        at most the key set's lifespan, like the key that signed it.
+        A token verified before is trusted again without its signature until it expires, and only
+        while the key that signed it is still in the key set.
         """
         remembered = self._verified.get(token)
         if remembered is not None:
-            principal, expires, verified_at = remembered
-            if time.time() < expires + LEEWAY_SECONDS and time.monotonic() - verified_at < KEYS_LIFESPAN:
+            principal, expires, kid = remembered
+            if time.time() < expires + LEEWAY_SECONDS:
+                self._signing_key(kid)
                 return principal
-        principal, expires = self._verify_signed(token)
+        principal, expires, kid = self._verify_signed(token)
         with self._verified_lock:
             while len(self._verified) >= VERIFIED_TOKENS_KEPT:
                 del self._verified[next(iter(self._verified))]
-            self._verified[token] = (principal, expires, time.monotonic())
+            self._verified[token] = (principal, expires, kid)
         return principal
 
-    def _verify_signed(self, token: str) -> tuple[Principal, float]:
-        """The token's principal and expiry from its signature and claims, or InvalidToken."""
+    def _signing_key(self, kid: str) -> Any:
+        """The public key named `kid`, or why there is none to check with."""
+        try:
+            return self._keys.key(kid)
+        except UnknownKey:
+            raise InvalidToken("unknown key id") from None
+        except KeySetUnavailable as error:
+            raise KeysUnavailable(str(error)) from None
+
+    def _verify_signed(self, token: str) -> tuple[Principal, float, str]:
+        """The token's principal, expiry and key id from its signature and claims, or InvalidToken."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
@@ -106,14 +104,7 @@ class TokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not KEY_ID.fullmatch(kid):
             raise InvalidToken("the token names no valid key id")
-        try:
-            key = self._signing_key(kid)
-        except jwt.PyJWKClientConnectionError:
-            raise KeysUnavailable("the signing keys cannot be fetched") from None
-        except jwt.PyJWKClientError:
-            raise InvalidToken("unknown key id") from None
-        except (jwt.PyJWKSetError, ValueError):
-            raise KeysUnavailable("the published signing keys cannot be read") from None
+        key = self._signing_key(kid)
         try:
             claims = jwt.decode(
                 token,
@@ -129,10 +120,14 @@ class TokenVerifier:
         roles = claims.get("roles")
         if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
             raise InvalidToken("the roles claim is not a list of names")
+        version = claims.get("ver", 0)
+        if type(version) is not int or version < 0:
+            raise InvalidToken("the ver claim is not a whole number")
         principal = Principal(
             subject=str(claims["sub"]),
             username=str(claims.get("preferred_username", claims["sub"])),
             roles=frozenset(roles) & ROLES,
             token_id=str(claims["jti"]),
+            token_version=version,
         )
-        return principal, float(claims["exp"])
+        return principal, float(claims["exp"]), kid
