@@ -9,13 +9,15 @@ live in `limits` storage: memory (one process) or Redis (shared by every process
 import contextlib
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
 from limits.storage import SlidingWindowCounterSupport, Storage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
+
+from monty_common.problems import ProblemError
 
 
 def parse_limit(text: str) -> RateLimitItem:
@@ -96,7 +98,12 @@ class AttemptCounter:
         for limit in counted.limits:
             # A give-back lost to a storage failure expires with its window, costing one attempt.
             with contextlib.suppress(*self._failures):
-                self._limiter.hit(limit.limit, limit.key, cost=-1)
+                key, period = limit.limit.key_for(limit.key), limit.limit.get_expiry()
+                # Counted just before the window moved on, the attempt now weighs in the previous
+                # window, where nothing can take it back: taking one off the new window instead
+                # would make room for an extra guess. It is left to fade with its window.
+                if self._storage.get_sliding_window(key, period)[2] > 0:
+                    self._limiter.hit(limit.limit, limit.key, cost=-1)
         counted.limits.clear()
 
     def is_unused(self, limit: AttemptLimit) -> bool:
@@ -114,3 +121,23 @@ class AttemptCounter:
         """Whole seconds until `limit` has room for one more attempt (at least 1)."""
         reset_at = self._limiter.get_window_stats(limit.limit, limit.key).reset_time
         return max(1, math.ceil(reset_at - time.time()))
+
+
+def counted_or_refused(
+    count: Callable[[], CountedAttempt], refused: ProblemError, what: str, retry_after: int
+) -> CountedAttempt:
+    """`count()`, or the problem a client gets: `refused` (with its Retry-After) when a limit is used
+    up, 503 when the counts cannot be reached (then nothing `what` names is checked uncounted)."""
+    try:
+        return count()
+    except TooManyAttempts as error:
+        refused.headers["Retry-After"] = str(error.retry_after)
+        raise refused from None
+    except CountsUnavailable as error:
+        raise ProblemError(
+            503,
+            "throttle-unavailable",
+            "Service Unavailable",
+            f"{what} cannot be counted now, so none is checked ({error}).",
+            {"Retry-After": str(retry_after)},
+        ) from None

@@ -1,4 +1,5 @@
-"""The secret services present to each other on internal routes, and the guard that asks for it."""
+"""The secret services present to each other on internal routes: the guard that asks for it, and
+the client that shows it."""
 
 import hmac
 import secrets
@@ -6,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import requests
 from flask import request
 
 from monty_common.check_first import check_then_validate
@@ -55,3 +57,24 @@ class ServiceSecret(Extension[str]):
                 "Unauthorized",
                 f"This internal route needs the {SERVICE_SECRET_HEADER} header of the services.",
             )
+
+
+class InternalRoute:
+    """One internal route of another service, called with the service secret."""
+
+    def __init__(self, url: str, secret: str, timeout: float) -> None:
+        """The route's full URL, the secret that opens it, and how long to wait for an answer."""
+        self.url = url
+        self.timeout = timeout
+        self._secret = secret
+
+    def post(self, body: dict[str, Any]) -> requests.Response:
+        """POST `body` as JSON (requests.RequestException if the service cannot be reached)."""
+        return requests.post(
+            self.url,
+            json=body,
+            headers={SERVICE_SECRET_HEADER: self._secret},
+            timeout=self.timeout,
+            # A redirect would carry the secret (and whatever the body holds) wherever it points.
+            allow_redirects=False,
+        )

@@ -51,3 +51,34 @@ def test_a_used_up_lenient_limit_refuses_nothing(storage: str) -> None:
     second = counter.count([], lenient=[lenient])
     assert first.limits == [lenient]
     assert second.limits == []
+
+
+class Clock:
+    """A clock the test moves (the memory storage reads time through `time.time`)."""
+
+    def __init__(self, now: float) -> None:
+        """Start at `now`."""
+        self.now = now
+
+    def time(self) -> float:
+        """The current time."""
+        return self.now
+
+
+def test_a_success_counted_as_the_window_turns_leaves_the_limit_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A success counted just before a window ends and given back just after cannot be taken out of
+    the new window (it was counted in the old one): the failures that follow get exactly the limit,
+    not one more."""
+    clock = Clock(60 * 1_000_000 - 0.1)  # a tenth of a second before a minute window ends
+    monkeypatch.setattr("limits.storage.memory.time", clock)
+    counter = AttemptCounter("memory://")
+    limit = _limit("5 per minute")
+    success = counter.count([limit])
+    clock.now += 0.2
+    counter.give_back(success)
+    for _ in range(5):
+        counter.count([limit])
+    with pytest.raises(TooManyAttempts):
+        counter.count([limit])

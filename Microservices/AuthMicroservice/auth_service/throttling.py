@@ -24,8 +24,7 @@ from monty_common.attempts import (
     AttemptCounter,
     AttemptLimit,
     CountedAttempt,
-    CountsUnavailable,
-    TooManyAttempts,
+    counted_or_refused,
     parse_limit,
 )
 from monty_common.problems import ProblemError
@@ -82,27 +81,20 @@ class LoginThrottle:
             AttemptLimit(self.per_account, f"login|account-history|{address}|{account}"),
         ]
         per_account = AttemptLimit(self.per_account, f"login|account|{account}")
-        try:
+
+        def count_now() -> CountedAttempt:
             if self.counter.is_unused(strict[-1]):
                 # An address with no failures on the account is not refused for others' failures.
                 return self.counter.count(strict, lenient=[per_account])
             return self.counter.count([*strict, per_account])
-        except TooManyAttempts as error:
-            raise ProblemError(
-                429,
-                "too-many-logins",
-                "Too Many Requests",
-                "Too many failed login attempts; wait before trying again.",
-                {"Retry-After": str(error.retry_after)},
-            ) from None
-        except CountsUnavailable as error:
-            raise ProblemError(
-                503,
-                "throttle-unavailable",
-                "Service Unavailable",
-                f"Login attempts cannot be counted now, so none is checked ({error}).",
-                {"Retry-After": str(self.retry_after)},
-            ) from None
+
+        refused = ProblemError(
+            429,
+            "too-many-logins",
+            "Too Many Requests",
+            "Too many failed login attempts; wait before trying again.",
+        )
+        return counted_or_refused(count_now, refused, "Login attempts", self.retry_after)
 
     def give_back(self, attempt: CountedAttempt) -> None:
         """Uncount an attempt that was no failed guess: a success, or one never checked."""

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import requests
 
-from monty_common.service_secret import SERVICE_SECRET_HEADER
+from monty_common.service_secret import InternalRoute
 
 
 class UsersUnavailable(Exception):
@@ -26,21 +26,12 @@ class UsersClient:
 
     def __init__(self, base_url: str, secret: str, timeout: float) -> None:
         """Where the user service is and how to prove we are a service."""
-        self.url = base_url.rstrip("/") + "/internal/credentials"
-        self.secret = secret
-        self.timeout = timeout
+        self.route = InternalRoute(base_url.rstrip("/") + "/internal/credentials", secret, timeout)
 
     def verify(self, username: str, password: str) -> VerifiedUser | None:
         """The user when the credentials are valid, None when they are not."""
         try:
-            response = requests.post(
-                self.url,
-                json={"username": username, "password": password},
-                headers={SERVICE_SECRET_HEADER: self.secret},
-                timeout=self.timeout,
-                # A redirect would carry the secret and the password to wherever it points.
-                allow_redirects=False,
-            )
+            response = self.route.post({"username": username, "password": password})
         except requests.RequestException as error:
             raise UsersUnavailable(f"user service unreachable: {type(error).__name__}") from None
         if response.status_code == 401 and "invalid-credentials" in response.text:

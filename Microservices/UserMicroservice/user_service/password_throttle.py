@@ -8,8 +8,7 @@ from monty_common.attempts import (
     AttemptCounter,
     AttemptLimit,
     CountedAttempt,
-    CountsUnavailable,
-    TooManyAttempts,
+    counted_or_refused,
     parse_limit,
 )
 from monty_common.problems import ProblemError
@@ -36,24 +35,16 @@ class PasswordChangeThrottle:
 
     def count(self, user_id: str) -> CountedAttempt:
         """Count an attempt of the user's, or refuse it (429) when their limit is used up."""
-        try:
-            return self.counter.count([AttemptLimit(self.limit, f"password-change|{user_id}")])
-        except TooManyAttempts as error:
-            raise ProblemError(
-                429,
-                "too-many-attempts",
-                "Too Many Requests",
-                "Too many wrong current passwords; wait before trying again.",
-                {"Retry-After": str(error.retry_after)},
-            ) from None
-        except CountsUnavailable as error:
-            raise ProblemError(
-                503,
-                "throttle-unavailable",
-                "Service Unavailable",
-                f"Password changes cannot be counted now, so none is checked ({error}).",
-                {"Retry-After": str(self.retry_after)},
-            ) from None
+        refused = ProblemError(
+            429,
+            "too-many-attempts",
+            "Too Many Requests",
+            "Too many wrong current passwords; wait before trying again.",
+        )
+        limit = AttemptLimit(self.limit, f"password-change|{user_id}")
+        return counted_or_refused(
+            lambda: self.counter.count([limit]), refused, "Password changes", self.retry_after
+        )
 
     def give_back(self, attempt: CountedAttempt) -> None:
         """Uncount an attempt whose current password was right."""

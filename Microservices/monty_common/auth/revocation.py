@@ -18,7 +18,7 @@ import requests
 
 from monty_common.auth.verifier import Principal
 from monty_common.backoff import Backoff
-from monty_common.service_secret import SERVICE_SECRET_HEADER
+from monty_common.service_secret import InternalRoute
 
 log = logging.getLogger(__name__)
 
@@ -47,21 +47,12 @@ class UserDirectory:
 
     def __init__(self, users_url: str, secret: str, timeout: float) -> None:
         """Where the user service is and how to prove we are a service."""
-        self.url = users_url.rstrip("/") + "/internal/token-status"
-        self.secret = secret
-        self.timeout = timeout
+        self.route = InternalRoute(users_url.rstrip("/") + "/internal/token-status", secret, timeout)
 
     def status(self, user_id: str) -> UserStatus:
         """The user's status, or UserStatusUnavailable."""
         try:
-            response = requests.post(
-                self.url,
-                json={"user_id": user_id},
-                headers={SERVICE_SECRET_HEADER: self.secret},
-                timeout=self.timeout,
-                # A redirect would carry the secret wherever it points.
-                allow_redirects=False,
-            )
+            response = self.route.post({"user_id": user_id})
         except requests.RequestException as error:
             raise UserStatusUnavailable(f"user service unreachable: {type(error).__name__}") from None
         if response.status_code != 200:
@@ -112,7 +103,7 @@ class RevocationCheck:
             self._look_up(user_id, pending)
         elif pending is not None and known is None:
             # Someone is asking already: their answer is ours too.
-            pending.wait(self._directory.timeout + 1)
+            pending.wait(self._directory.route.timeout + 1)
         with self._lock:
             known = self._statuses.get(user_id)
             if known is not None and time.monotonic() - known[1] < self._outage_grace:
