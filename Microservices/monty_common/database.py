@@ -1,7 +1,8 @@
 """SQLAlchemy engines and Alembic migrations, shared by the services that keep a database."""
 
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -42,21 +43,34 @@ def keep_sqlite_private(url: str) -> None:
         make_private(path.with_name(path.name + suffix))
 
 
+# How long a request's statement waits for an SQLite lock; preparing a database at start (init-db),
+# where several servers may start at once on a busy machine, waits longer.
+REQUEST_LOCK_WAIT = 5.0
+START_LOCK_WAIT = 60.0
+
+
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets readers work beside a writer; waiting beats failing when the file is busy."""
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    # The mode is kept in the file: switching (which waits for every other connection to let go)
+    # is needed once per database, not on every connection of every process.
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        # SQLite answers "locked" at once, without waiting, while another process is between
+        # statements that need the file as it is (servers starting together): that process, or a
+        # later connection, makes the switch; this one works on in the mode the file has.
+        with suppress(sqlite3.OperationalError):
+            cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url` (SQLite file or PostgreSQL through psycopg 3)."""
+def make_engine(url: str, lock_wait: float = REQUEST_LOCK_WAIT) -> Engine:
+    """An engine for `url` (SQLite file or PostgreSQL through psycopg 3); on SQLite a statement waits
+    up to `lock_wait` seconds for another process's lock on the file before it fails."""
     if url.startswith("sqlite"):
         keep_sqlite_private(url)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 5}, hide_parameters=True
+            url, connect_args={"check_same_thread": False, "timeout": lock_wait}, hide_parameters=True
         )
         event.listen(engine, "connect", _tune_sqlite)
         return engine

@@ -12,6 +12,8 @@ from alembic import context
 from sqlalchemy import Connection, MetaData, create_engine, text
 from sqlalchemy.pool import NullPool
 
+from monty_common.database import START_LOCK_WAIT
+
 
 def run_migrations(metadata: MetaData, lock_id: int, version_table: str = "alembic_version") -> None:
     """Run the migrations offline (write SQL) or online (over one connection, closed afterwards).
@@ -32,7 +34,9 @@ def run_migrations(metadata: MetaData, lock_id: int, version_table: str = "alemb
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(url, poolclass=NullPool)
+    # On SQLite, processes migrating at once wait for each other's write lock (up to a minute).
+    connect_args = {"timeout": START_LOCK_WAIT} if url.startswith("sqlite") else {}
+    engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
     try:
         with engine.connect() as connection:
             _begin_in_turn(connection, lock_id)

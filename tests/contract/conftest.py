@@ -33,10 +33,8 @@ def stack(amqp_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 
 
 @pytest.fixture(scope="module")
-def token(stack: Stack, amqp_url: str) -> str:
-    """An admin token taken before any fuzzing: the fuzzer may well reset the admin's password."""
-    admin_token = stack.token()
-    archive_some_messages(stack, admin_token)
+def seeded(stack: Stack, amqp_url: str) -> None:
+    """Messages for the fuzzer to find: some archived, many queued."""
+    archive_some_messages(stack, stack.token())
     # Consumes that may wait (long polling) answer at once while the queue holds messages.
     fill_queue(amqp_url, stack.names.queue, 20000)
-    return admin_token

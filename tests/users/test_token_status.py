@@ -54,3 +54,16 @@ def test_the_service_secret_is_required(client: FlaskClient, new_user: UserMaker
     """Without the services' secret the route answers 401."""
     user = new_user("wendy")
     assert_problem(client.post(URL, json={"user_id": user["id"]}), 401, "service-secret-required")
+
+
+def test_an_admin_who_stays_admin_keeps_their_tokens(
+    client: FlaskClient, admin: dict[str, str], new_user: UserMaker, secret_header: dict[str, str]
+) -> None:
+    """An admin losing a lesser role loses no power (admin passes every role check): their tokens
+    stay valid; losing admin itself ends them."""
+    user = new_user("ada", roles=["admin", "producer"])
+    url = f"/users/{user['id']}/roles"
+    assert client.put(url, json={"roles": ["admin"]}, headers=admin).status_code == 200
+    assert _status(client, secret_header, user["id"]) == (True, 0)
+    assert client.put(url, json={"roles": ["producer"]}, headers=admin).status_code == 200
+    assert _status(client, secret_header, user["id"]) == (True, 1)

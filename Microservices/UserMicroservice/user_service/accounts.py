@@ -130,9 +130,10 @@ def set_roles(user_id: str, roles: Iterable[str]) -> User:
         if ADMIN not in new_roles:
             _lock_enabled_admins(session)
         user = _load(session, user_id)
-        if user.roles - new_roles:
+        if user.roles - new_roles and ADMIN not in new_roles:
             # A token's roles are those of its login: one naming a role taken away must end. (A
-            # token lacking a role just given is harmless: it is simply worth less.)
+            # token lacking a role just given is harmless: it is simply worth less; and an admin
+            # who stays admin loses no power, since admin passes every role check.)
             _revoke_tokens(user)
         user.roles = new_roles
         user.updated_at = now()

@@ -5,7 +5,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import sessionmaker
 
-from monty_common.database import make_engine, upgrade_schema
+from monty_common.database import START_LOCK_WAIT, make_engine, upgrade_schema
 from monty_common.service_app import current_settings
 from user_service.bootstrap import PROMOTE_COMMAND, ensure_admin
 from user_service.settings import UserSettings
@@ -23,7 +23,7 @@ def init_database(settings: UserSettings) -> bool:
     url = settings.resolved_database_url()
     upgrade_schema(url, MIGRATIONS)
     # An engine of its own, disposed before the server forks its workers.
-    engine = make_engine(url)
+    engine = make_engine(url, START_LOCK_WAIT)
     try:
         return ensure_admin(settings, sessionmaker(engine, expire_on_commit=False))
     finally:
