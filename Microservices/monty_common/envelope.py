@@ -27,6 +27,14 @@ PRODUCER_NAME = "producer_name"
 PRODUCER_SIGNATURE = "producer_signature"
 # Why a consumer gave a message up (set on the copy it dead-letters).
 DEAD_LETTER_REASON = "dead_letter_reason"
+# Deliveries of the earlier copies of a message the gateway republished after a failed attempt
+# (a lease that expired or was released); its delivery count goes on from there.
+DELIVERIES = "deliveries"
+# The error the last release (nack) of a message carried.
+LAST_ERROR = "last_error"
+# On a dead letter: the queue it was taken from, and when it was given up (ISO 8601).
+SOURCE_QUEUE = "source_queue"
+DEAD_LETTERED_AT = "dead_lettered_at"
 # Longest text value read (ids, names, timestamps); the archive's columns hold as much.
 TEXT_MAX = 255
 

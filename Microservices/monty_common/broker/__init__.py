@@ -3,9 +3,9 @@
 from monty_common.broker.errors import Abandoned, BrokerUnavailable, OutcomeUnknown, PublishRejected
 from monty_common.broker.getter import MessageGetter
 from monty_common.broker.link import AmqpLink
-from monty_common.broker.publisher import ConfirmedPublisher
+from monty_common.broker.publisher import ConfirmedPublisher, Route
 from monty_common.broker.takes import Delivery
-from monty_common.broker.topology import Topology
+from monty_common.broker.topology import Topology, dead_letter_queue_of
 
 __all__ = [
     "Abandoned",
@@ -16,5 +16,7 @@ __all__ = [
     "MessageGetter",
     "OutcomeUnknown",
     "PublishRejected",
+    "Route",
     "Topology",
+    "dead_letter_queue_of",
 ]

@@ -4,6 +4,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 import pika
@@ -20,6 +21,19 @@ from monty_common.settings import BrokerSettings
 Message = tuple[bytes, pika.BasicProperties]
 
 
+@dataclass(frozen=True)
+class Route:
+    """Where a message goes: an exchange ("" for the default one) and a routing key (there: a queue)."""
+
+    exchange: str
+    routing_key: str
+
+    @classmethod
+    def to_queue(cls, queue: str) -> "Route":
+        """Straight to `queue`, through the default exchange."""
+        return cls("", queue)
+
+
 class ConfirmedPublisher:
     """Publishes to the topology's exchange and returns only once the broker has confirmed.
 
@@ -33,7 +47,7 @@ class ConfirmedPublisher:
         self.link = AmqpLink(settings, topology, self, "publisher", service)
         self._confirms = ConfirmTracker()
         # While the topology is declared again after a return: the publishes that wait for it.
-        self._held: list[tuple[Message, Future[None]]] | None = None
+        self._held: list[tuple[Message, Future[None], Route | None]] | None = None
 
     def close(self) -> None:
         """Close the link for good."""
@@ -46,8 +60,15 @@ class ConfirmedPublisher:
 
     # --- request threads ---------------------------------------------------------------------------
 
-    def publish(self, body: bytes, properties: pika.BasicProperties, timeout: float | None = None) -> None:
-        """Publish `body` persistently routed by the topology's key; return when the broker confirms it.
+    def publish(
+        self,
+        body: bytes,
+        properties: pika.BasicProperties,
+        timeout: float | None = None,
+        route: Route | None = None,
+    ) -> None:
+        """Publish `body` persistently routed by the topology's key (or along `route`); return when
+        the broker confirms it.
 
         Raises PublishRejected when the broker nacks the message or no queue takes it, and
         BrokerUnavailable when the message was not sent (broker down or blocking publishers). When
@@ -55,12 +76,14 @@ class ConfirmedPublisher:
         OutcomeUnknown carries its message_id: it may or may not be stored.
         """
         try:
-            self.link.call(lambda channel, future: self._send(channel, (body, properties), future), timeout)
+            self.link.call(
+                lambda channel, future: self._send(channel, (body, properties), future, route), timeout
+            )
         except OutcomeUnknown as error:
             raise OutcomeUnknown(str(error), properties.message_id) from None
 
     def publish_many(
-        self, messages: list[Message], timeout: float | None = None
+        self, messages: list[Message], timeout: float | None = None, route: Route | None = None
     ) -> list[BaseException | None]:
         """Publish every message at once and wait for their confirms together; one outcome each.
 
@@ -75,7 +98,7 @@ class ConfirmedPublisher:
             # Once running, the request can no longer give up and report the batch as not sent.
             if sent.set_running_or_notify_cancel():
                 for message, future in zip(messages, futures, strict=True):
-                    self._send(channel, message, future)
+                    self._send(channel, message, future, route)
                 settle(sent, None)
 
         # Once sending has started, each message's own future says what became of it.
@@ -103,17 +126,18 @@ class ConfirmedPublisher:
             lambda: self._redeclare(channel),
         )
 
-    def _send(self, channel: Any, message: Message, future: "Future[None]") -> None:
+    def _send(
+        self, channel: Any, message: Message, future: "Future[None]", route: Route | None = None
+    ) -> None:
         """Publish one message and remember it until its confirm arrives."""
         if self.link.is_blocked:
             fail(future, BrokerUnavailable("the broker is blocking publishers (resource alarm)"))
         elif self._held is not None:
-            self._held.append((message, future))
+            self._held.append((message, future, route))
         elif future.set_running_or_notify_cancel():  # else its request has given up: not sent
             body, properties = message
-            channel.basic_publish(
-                self.topology.exchange, self.topology.routing_key, body, properties, mandatory=True
-            )
+            to = route or Route(self.topology.exchange, self.topology.routing_key)
+            channel.basic_publish(to.exchange, to.routing_key, body, properties, mandatory=True)
             self._confirms.sent(future, properties.message_id, body)
 
     def _on_return(self, channel: Any, message_id: str | None, body: bytes) -> None:
@@ -134,8 +158,8 @@ class ConfirmedPublisher:
     def _on_redeclared(self, channel: Any) -> None:
         """The topology is back: send what was held meanwhile."""
         held, self._held = self._held or [], None
-        for message, future in held:
-            self._send(channel, message, future)
+        for message, future, route in held:
+            self._send(channel, message, future, route)
 
     def _on_confirm(self, frame: Any) -> None:
         """Settle the messages an ack or nack covers."""
@@ -145,7 +169,7 @@ class ConfirmedPublisher:
     def lost(self, reason: str) -> None:
         """Sent messages without a confirm may or may not be stored; held ones were never sent."""
         self._confirms.lost(reason)
-        for _message, future in self._held or []:
+        for _message, future, _route in self._held or []:
             fail(future, BrokerUnavailable(reason))
         self._held = None
 

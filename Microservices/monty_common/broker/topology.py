@@ -14,6 +14,8 @@ class Topology:
     exchange: str
     queue: str
     routing_key: str
+    # Where messages consumers kept failing on wait (declared durable too), if this link needs it.
+    dead_letter_queue: str | None = None
 
     def declare(self, channel: Any, done: Callable[[], None]) -> None:
         """Declare exchange, queue and binding on `channel` in order, then call `done` on the I/O thread."""
@@ -28,7 +30,19 @@ class Topology:
                     queue=self.queue,
                     exchange=self.exchange,
                     routing_key=self.routing_key,
-                    callback=lambda _frame: done(),
+                    callback=lambda _frame: self._declare_dead_letters(channel, done),
                 ),
             ),
         )
+
+    def _declare_dead_letters(self, channel: Any, done: Callable[[], None]) -> None:
+        """Declare the dead-letter queue, if any, then call `done`."""
+        if self.dead_letter_queue is None:
+            done()
+        else:
+            channel.queue_declare(queue=self.dead_letter_queue, durable=True, callback=lambda _frame: done())
+
+
+def dead_letter_queue_of(queue: str) -> str:
+    """The name of `queue`'s dead-letter queue."""
+    return f"{queue}.dead-letter"
