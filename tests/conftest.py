@@ -10,6 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
 
+from monty_common.broker import dead_letter_queue_of
 from support.broker_admin import delete_topology
 from support.names import Names, unique_names
 from support.rabbit_node import RabbitNode
@@ -30,7 +31,7 @@ def names(amqp_url: str) -> Iterator[Names]:
     """Unique names on the machine's broker, deleted after the test."""
     created = unique_names()
     yield created
-    delete_topology(amqp_url, created.exchange, [created.queue])
+    delete_topology(amqp_url, created.exchange, [created.queue, dead_letter_queue_of(created.queue)])
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from exchange_service.message_schema import MessageSchema
 from exchange_service.settings import ExchangeSettings
 from monty_common.auth import token_revocation, token_verifier
-from monty_common.broker import BrokerUnavailable, ConfirmedPublisher, MessageGetter, Topology
+from monty_common.broker import (
+    BrokerUnavailable,
+    ConfirmedPublisher,
+    MessageGetter,
+    Topology,
+    dead_letter_queue_of,
+)
 from monty_common.extension import Extension
 from monty_common.producer_stamp import ProducerStamp
 
@@ -54,7 +60,9 @@ class BrokerLinks:
 
 def new_broker_links(settings: ExchangeSettings) -> BrokerLinks:
     """The links to the configured exchange and queue; they connect on first use, after the server forks."""
-    topology = Topology(settings.exchange, settings.queue, settings.routing_key)
+    topology = Topology(
+        settings.exchange, settings.queue, settings.routing_key, dead_letter_queue_of(settings.queue)
+    )
     return BrokerLinks(
         publisher=ConfirmedPublisher(settings, topology, SERVICE_NAME),
         getter=MessageGetter(settings, topology, SERVICE_NAME),

@@ -26,9 +26,32 @@ class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
         ge=1,
         description="GET /Consume/batch ends once its bodies pass this many bytes (one message at least).",
     )
+    max_deliveries: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="Deliveries of a leased message before it goes to its queue's dead-letter queue.",
+    )
+    queue_max_deliveries: dict[str, int] = Field(
+        default_factory=dict,
+        description='max_deliveries for particular queues, as JSON: {"monty-queue": 3}.',
+    )
     message_schema: Path | None = Field(
         None, description="JSON Schema (2020-12) file every message body must match; unset: any JSON."
     )
+
+    def max_deliveries_of(self, queue: str) -> int:
+        """How many deliveries a message of `queue` gets before it is dead-lettered."""
+        return self.queue_max_deliveries.get(queue, self.max_deliveries)
+
+    @field_validator("queue_max_deliveries")
+    @classmethod
+    def _deliveries_are_positive(cls, limits: dict[str, int]) -> dict[str, int]:
+        """Every queue gets at least one delivery."""
+        for queue, limit in limits.items():
+            if not 1 <= limit <= 1000:
+                raise ValueError(f"max deliveries of {queue!r} must be 1 to 1000, not {limit}")
+        return limits
 
     @field_validator("message_schema", mode="before")
     @classmethod
