@@ -114,28 +114,23 @@ class LeaseHolder:
     ) -> list[Leased]:
         """Lease up to `limit` messages to `owner` for `visibility` seconds, waiting up to `wait`
         seconds for the first; messages delivered too often go to the dead-letter queue instead."""
-        started = datetime.now(UTC)
-        holder: list[str] = []
+        # Where and when the leases began, noted by the I/O thread as it starts their timers.
+        held: list[tuple[str, float]] = []
 
         def keep(channel: Any, deliveries: list[Delivery]) -> None:
-            holder.append(self._inbox.name or "")
+            held.append((self._inbox.name or "", time.time()))
             self._keep(channel, deliveries, owner, visibility)
 
         deliveries = self._getter.take(limit, wait, max_bytes=max_bytes, still_wanted=still_wanted, keep=keep)
-        expires_at = started.timestamp() + visibility
-        leased = []
-        for delivery in deliveries:
-            count = delivery_count(delivery)
-            if count <= self._policy.max_deliveries:
-                leased.append(
-                    Leased(
-                        delivery,
-                        count,
-                        LeaseRef(holder[0], delivery.delivery_tag),
-                        datetime.fromtimestamp(expires_at, UTC),
-                    )
-                )
-        return leased
+        if not deliveries:
+            return []
+        holder, began = held[0]
+        expires_at = datetime.fromtimestamp(began + visibility, UTC)
+        return [
+            Leased(delivery, count, LeaseRef(holder, delivery.delivery_tag), expires_at)
+            for delivery, count in ((delivery, delivery_count(delivery)) for delivery in deliveries)
+            if count <= self._policy.max_deliveries
+        ]
 
     def ack(self, refs: list[LeaseRef], owner: str) -> list[Outcome]:
         """Acknowledge the leased messages: they are done with."""
