@@ -98,6 +98,7 @@ def test_nack_gives_the_message_back_at_once_and_counts_the_attempt(
     assert _statuses(_settle(client, names.queue, "nack", [first["receipt"]], error="boom")) == [200]
     [second] = _receive(client, names.queue, wait=5)
     assert (second["message_id"], second["delivery_count"]) == (first["message_id"], 2)
+    assert (first["last_error"], second["last_error"]) == (None, "boom")
 
 
 def test_after_max_deliveries_a_message_goes_to_the_dead_letter_queue_with_its_last_error(
