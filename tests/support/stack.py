@@ -153,7 +153,10 @@ def running_stack(
         yield Stack(services, names, secret)
     finally:
         stop_all(started)
-        # Clients (the contract fuzzer) may have delayed messages by any number of seconds allowed.
-        delete_delay_queues(amqp_url, [(names.exchange, names.routing_key)], DEFAULT_MAX_DELAY)
+        # Clients (the contract fuzzer) may have delayed messages (published, or released by a nack)
+        # by any number of seconds allowed.
+        delete_delay_queues(
+            amqp_url, [(names.exchange, names.routing_key), ("", names.queue)], DEFAULT_MAX_DELAY
+        )
         delete_topology(amqp_url, names.exchange, [names.queue, archive_names.queue])
         delete_topology(amqp_url, archive_names.dead_letter_exchange, [archive_names.dead_letter_queue])

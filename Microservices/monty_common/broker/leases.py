@@ -275,8 +275,10 @@ class LeaseHolder:
         dead = lease.delivery_count >= self._policy.max_deliveries
         body, properties = released_copy(lease, self.queue, request.get("error"), dead)
         route = Route.to_queue(dead_letter_queue_of(self.queue) if dead else self.queue)
+        # A dead letter waits for nobody; a released message comes back after the delay asked for.
+        delay = 0 if dead else int(request.get("delay") or 0)
         try:
-            self._publisher.publish(body, properties, route=route)
+            self._publisher.publish(body, properties, route=route, delay=delay)
             copied = True
         except (BrokerUnavailable, PublishRejected) as error:
             log.warning("released message not copied; putting it back", extra={"error": str(error)})
