@@ -316,7 +316,7 @@ class LeaseHolder:
         body, properties = released_copy(lease, self.queue, error, dead)
         route = Route.to_queue(dead_letter_queue_of(self.queue) if dead else self.queue)
         try:
-            self._publisher.publish(body, properties, route=route)  # DELAYTMP
+            self._publisher.publish(body, properties, route=route, delay=0 if dead else delay)
             copied = True
         except (BrokerUnavailable, PublishRejected) as problem:
             log.warning("released message not copied; putting it back", extra={"error": str(problem)})
