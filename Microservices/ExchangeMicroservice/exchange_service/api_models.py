@@ -140,8 +140,10 @@ def _integral(value: Any) -> Any:
 
 # An integer in a strict body: 5 or 5.0, never true or "5".
 JsonInt = Annotated[int, BeforeValidator(_integral)]
+# Longest receipt: its fields are AMQP short strings (255 bytes at most each) and a user id.
+RECEIPT_MAX = 4096
 Receipts = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=1000)]], Field(min_length=1, max_length=100)
+    list[Annotated[str, Field(min_length=1, max_length=RECEIPT_MAX)]], Field(min_length=1, max_length=100)
 ]
 
 
