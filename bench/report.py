@@ -152,5 +152,6 @@ LEGEND = (
     "For the no-op app, CPU is per request. Receive + ack counts a message once acked: the messages "
     "the load left leased when it stopped (receipts not yet acked, receives whose answer went unread) "
     "are back in the queue, uncounted, before the depth is read (the note says how many), and the "
-    "count is checked against the acks the load saw; acks answered other than 200 count as errors."
+    "count is checked against the acks the load saw; acks answered other than 200 count as errors, "
+    "and latencies are per request, receives and acks alike."
 )
