@@ -29,6 +29,12 @@ class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
         ge=1,
         description="GET /Consume/batch ends once its bodies pass this many bytes (one message at least).",
     )
+    max_delay: int = Field(
+        900,
+        ge=0,
+        le=86400,
+        description="Longest delay, in seconds, a publish may ask for (?delay=); 0 turns delays off.",
+    )
     max_deliveries: int = Field(
         5,
         ge=1,
@@ -38,9 +44,6 @@ class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
     queue_max_deliveries: dict[str, int] = Field(
         default_factory=dict,
         description='max_deliveries for particular queues, as JSON: {"monty-queue": 3}.',
-    )
-    default_visibility: int = Field(
-        30, ge=1, description="Seconds a received message stays leased by default."
     )
     max_visibility: int = Field(
         900, ge=1, description="Longest visibility a receive or an extension may ask for, in seconds."
