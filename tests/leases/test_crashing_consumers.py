@@ -23,8 +23,9 @@ POISON = 10
 PUBLISH_BATCH = 500
 MAX_DELIVERIES = 3
 CONSUMERS = 4
-# Crashes planned at random points besides the poison ones, half before recording a message and
-# half after recording it but before acking it.
+# Crashes at random points besides the poison ones, alternately before recording a message and
+# after recording it but before acking it: consumers are started with one planned until this many
+# have happened (a consumer may meet poison first).
 PLANNED_CRASHES = 8
 # Far more than the drain takes; it only turns a hang into a failure that says how far it got.
 DRAIN_SECONDS = 120
@@ -60,12 +61,12 @@ class Supervisor:
     _plans: dict[str, bool | None] = field(default_factory=dict)
 
     def launch(self) -> ServiceProcess:
-        """A new consumer, with a planned crash while any are left to plan."""
+        """A new consumer, with a planned crash until enough have happened."""
         life = self.lives
         self.lives += 1
         arguments = [str(self.folder / f"records-{life}.txt")]
         before_record: bool | None = None
-        if life < PLANNED_CRASHES:
+        if self.crashes.before_record + self.crashes.after_record < PLANNED_CRASHES:
             before_record = life % 2 == 0
             arguments += ["--die-at", str(self.rng.randint(1, 250))]
             arguments += ["--before-record"] if before_record else []
@@ -162,6 +163,7 @@ def test_consumers_that_crash_mid_processing_lose_nothing(
         f"({processed.total() - len(processed)} extra runs), {len(received)} deliveries, "
         f"{supervisor.lives} consumer lives, {supervisor.crashes}"
     )
+    print(summary)  # shown with -rP
     assert not good - set(processed), f"never processed: {sorted(good - set(processed))[:10]}; {summary}"
     assert not poison & set(processed), f"poison processed; {summary}"
     assert set(processed) <= good, summary

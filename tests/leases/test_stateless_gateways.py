@@ -1,11 +1,12 @@
 """Stateless gateways, no sticky sessions: a lease taken through one gateway instance is acked, nacked
 or extended through another, whichever of its worker processes answers."""
 
+import time
 from datetime import datetime
 
 from support.broker_admin import queue_depth
 from support.gateways import ClientFor
-from support.leases import assert_all_settled
+from support.leases import assert_all_settled, receive_all
 from support.names import Names
 from support.processes import ServiceProcess
 
@@ -57,6 +58,22 @@ def test_a_nack_on_the_other_instance_releases_the_message_at_once(
     assert again["body"] == {"nack": "me"}
     assert again["delivery_count"] == 2
     assert_all_settled(as_consumer(b).ack([again["receipt"]]))
+
+
+def test_a_nack_with_a_delay_on_the_other_instance_holds_the_message_back(
+    gateway_pair: list[ServiceProcess], as_consumer: ClientFor, as_producer: ClientFor
+) -> None:
+    """Leased through A, nacked through B with a 5 s delay: it comes again, delivery_count 2, but not
+    before those 5 s."""
+    a, b = gateway_pair
+    [message_id] = as_producer(a).publish([{"nack": "later"}])
+    [first] = as_consumer(a).receive(1, visibility=60)
+    nacked_at = time.monotonic()
+    assert_all_settled(as_consumer(b).nack([first["receipt"]], delay=5))
+    again = receive_all(as_consumer(a), 1, visibility=60, wait=10, rounds=2)
+    arrived_after = time.monotonic() - nacked_at
+    assert [(m["message_id"], m["delivery_count"]) for m in again] == [(message_id, 2)]
+    assert arrived_after >= 5, f"back {arrived_after:.1f} s after a nack with a 5 s delay"
 
 
 def test_an_extend_on_the_other_instance_keeps_the_message_leased(
