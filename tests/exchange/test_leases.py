@@ -1,6 +1,7 @@
 """Leases against the real broker: receive, ack, nack, extend, expiry, receipts and dead letters."""
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -8,7 +9,9 @@ import pika
 from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
 
+from exchange_service.receipts import Receipt, ReceiptSigner
 from monty_common.broker import dead_letter_queue_of
+from monty_common.broker.leases import LeaseRef
 from monty_common.envelope import DEAD_LETTER_REASON, DELIVERIES, LAST_ERROR, SOURCE_QUEUE
 from monty_common.lifecycle import close_app
 from support.broker_admin import admin_channel, get_raw, queue_depth
@@ -98,6 +101,7 @@ def test_nack_gives_the_message_back_at_once_and_counts_the_attempt(
     assert _statuses(_settle(client, names.queue, "nack", [first["receipt"]], error="boom")) == [200]
     [second] = _receive(client, names.queue, wait=5)
     assert (second["message_id"], second["delivery_count"]) == (first["message_id"], 2)
+    assert (first["last_error"], second["last_error"]) == (None, "boom")
 
 
 def test_after_max_deliveries_a_message_goes_to_the_dead_letter_queue_with_its_last_error(
@@ -238,3 +242,43 @@ def test_a_lease_held_by_another_process_is_settled_through_the_broker(
     assert [m["message_id"] for m in back] == [messages[2]["message_id"]]
     assert back[0]["redelivered"] is True  # put back by the broker: marked, not counted
     _settle(other, names.queue, "ack", [again["receipt"], back[0]["receipt"]])
+
+
+def test_waiting_receives_each_get_a_message_though_leases_stay_unacked(app: OpenAPI, names: Names) -> None:
+    """A lease fills the waiting consumer's prefetch of one: the next waiter must still be served."""
+    client = app.test_client()
+    holder = app.extensions["monty.broker"].leases
+    results: list[list[dict[str, Any]]] = []
+
+    def receive() -> None:
+        results.append(_receive(app.test_client(), names.queue, wait=15, visibility=60))
+
+    threads = [threading.Thread(target=receive) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: holder.waiting == 2, 10, "both receives waiting")
+    client.post("/Message", json={"n": 1})
+    client.post("/Message", json={"n": 2})
+    for thread in threads:
+        thread.join()
+    assert sorted(message["body"]["n"] for batch in results for message in batch) == [1, 2]
+
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def test_a_receipt_altered_anywhere_reads_as_no_receipt() -> None:
+    """Every character counts: a stray one added, any one changed, the last one's spare bits too."""
+    signer = ReceiptSigner("a service secret of some length")
+    genuine = Receipt("q", LeaseRef("amq.gen-holder", 7), "user", "id")
+    receipt = signer.issue(genuine)
+    assert signer.read(receipt) == genuine
+    last = _ALPHABET.index(receipt[-1])
+    altered = [
+        receipt[:-1] + _ALPHABET[last ^ 1],  # differs only in bits base64 decoders ignore
+        receipt[:5] + "!" + receipt[5:],  # a character base64 decoders skip
+        receipt + "=",
+        receipt.replace(".", ".A", 1),
+        *(receipt[:n] + ("B" if receipt[n] == "A" else "A") + receipt[n + 1 :] for n in range(len(receipt))),
+    ]
+    assert [text for text in altered if signer.read(text) is not None] == []

@@ -105,6 +105,7 @@ class LeasedMessage(TakenMessage):
     receipt: str = Field(description="Names this lease in ack, nack and extend (opaque, signed, yours only).")
     delivery_count: int = Field(description="1 on first delivery; one more for each expiry or release.")
     lease_expires_at: str = Field(description="When the lease ends unless extended (ISO 8601, UTC).")
+    last_error: str | None = Field(description="The error the last nack of this message gave, if any.")
 
 
 class ReceivedMessages(BaseModel):

@@ -1,14 +1,16 @@
 """Leases below the HTTP layer: receipts issued and read, settling results, leased messages as JSON."""
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from exchange_service.receipts import Receipt, ReceiptSigner
 from exchange_service.rendering import delivery_json
 from monty_common.broker.lease_book import Outcome
+from monty_common.broker.lease_copies import ERROR_MAX
 from monty_common.broker.leases import Leased, LeaseRef
+from monty_common.envelope import LAST_ERROR
 from monty_common.problems import PROBLEM_TYPE_PREFIX
 from monty_common.producer_stamp import ProducerStamp
 
@@ -42,10 +44,19 @@ def leased_json(
             "receipt": receipt,
             "delivery_count": leased.delivery_count,
             "lease_expires_at": leased.expires_at.isoformat(timespec="milliseconds"),
+            "last_error": last_error(leased.delivery.headers),
         }
         item = delivery_json(leased.delivery, stamp, max_depth, extra)
         yield (", " if number else "").encode() + item.encode()
     yield f'], "count": {len(messages)}}}'.encode()
+
+
+def last_error(headers: Mapping[str, Any]) -> str | None:
+    """The error the message's last release carried, if any."""
+    value = headers.get(LAST_ERROR)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return value[:ERROR_MAX] if isinstance(value, str) else None
 
 
 def settle_receipts(

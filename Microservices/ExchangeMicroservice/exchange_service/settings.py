@@ -39,9 +39,6 @@ class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
         default_factory=dict,
         description='max_deliveries for particular queues, as JSON: {"monty-queue": 3}.',
     )
-    default_visibility: int = Field(
-        30, ge=1, description="Seconds a received message stays leased by default."
-    )
     max_visibility: int = Field(
         900, ge=1, description="Longest visibility a receive or an extension may ask for, in seconds."
     )

@@ -97,6 +97,11 @@ class LeaseHolder:
             releases.shutdown(wait=False, cancel_futures=True)
 
     @property
+    def waiting(self) -> int:
+        """Receives waiting for a message now (a gauge)."""
+        return self._getter.waiting
+
+    @property
     def held_bytes(self) -> int:
         """Bytes of the messages this process holds under lease (a gauge)."""
         return self._book.held_bytes
