@@ -1,9 +1,12 @@
 """The exchange service: publish and consume RabbitMQ messages over HTTP."""
 
+from exchange_service.dead_letter_routes import dead_letter_api
 from exchange_service.extensions import (
     broker,
+    dead_letters,
     message_schema,
     new_broker_links,
+    new_dead_letters,
     producer_stamp,
     token_revocation,
     token_verifier,
@@ -41,9 +44,11 @@ def create_app(settings: ExchangeSettings | None = None) -> MontyOpenAPI:
 
 
 def register_extensions(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
-    """Bind the broker links, the waiting slots, the token checks and the message schema."""
+    """Bind the broker links and dead letters, the waiting slots, the token checks and the message schema."""
     links = new_broker_links(settings)
     broker.init_app(app, links, close=links.close)
+    letters = new_dead_letters(settings, links)
+    dead_letters.init_app(app, letters, close=letters.close)
     wait_slots.init_app(app, new_wait_slots(settings.threads))
     token_verifier.init_app(app, new_token_verifier(settings))
     producer_stamp.init_app(app, ProducerStamp(resolve_secret(settings.service_secret, settings.data_dir)))
@@ -60,6 +65,7 @@ def register_message_schema(app: MontyOpenAPI, settings: ExchangeSettings) -> No
 
 
 def register_blueprints(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
-    """Mount the API and the health endpoints (ready once both broker links are)."""
+    """Mount the API, the dead-letter routes and the health endpoints (ready once both broker links are)."""
     app.register_api(api)
+    app.register_api(dead_letter_api)
     app.register_api(health_blueprint(lambda: broker.get().readiness(settings.broker_timeout)))

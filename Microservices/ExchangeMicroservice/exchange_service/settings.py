@@ -36,6 +36,12 @@ class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
         default_factory=dict,
         description='max_deliveries for particular queues, as JSON: {"monty-queue": 3}.',
     )
+    dead_letter_scan: int = Field(
+        10000,
+        ge=1,
+        le=1_000_000,
+        description="Most dead letters one admin call looks through for ids, or puts back in one redrive.",
+    )
     message_schema: Path | None = Field(
         None, description="JSON Schema (2020-12) file every message body must match; unset: any JSON."
     )
