@@ -116,7 +116,9 @@ def test_max_bounds_the_list_and_total_counts_them_all(
         assert_problem(client.get(f"/Queues/{names.queue}/dead-letters?max={bad}"), 400)
 
 
-def test_an_empty_or_never_declared_dead_letter_queue_lists_nothing(client: FlaskClient, names: Names) -> None:
+def test_an_empty_or_never_declared_dead_letter_queue_lists_nothing(
+    client: FlaskClient, names: Names
+) -> None:
     """No dead letters: an empty list, not an error."""
     assert listing(client, names) == {"messages": [], "count": 0, "total": 0, "byte_limited": False}
 
@@ -132,9 +134,7 @@ def test_a_dead_letter_is_inspected_by_id_and_an_unknown_id_is_404(
     assert set(shown) == MESSAGE_KEYS
     assert (shown["message_id"], shown["body"]) == (ids[1], [1, 2000.0, "\u00e9"])
     assert shown["dead_letter"]["reason"] == REASON
-    assert_problem(
-        client.get(f"/Queues/{names.queue}/dead-letters/no-such-id"), 404, "dead-letter-not-found"
-    )
+    assert_problem(client.get(f"/Queues/{names.queue}/dead-letters/no-such-id"), 404, "dead-letter-not-found")
     assert [m["message_id"] for m in listing(client, names)["messages"]] == ids
 
 
@@ -257,7 +257,9 @@ def test_an_unknown_queue_is_404(client: FlaskClient) -> None:
     """Every route names its queue: one the gateway does not serve is a 404 problem."""
     assert_problem(client.get("/Queues/other/dead-letters"), 404, "unknown-queue")
     assert_problem(client.get("/Queues/other/dead-letters/some-id"), 404, "unknown-queue")
-    assert_problem(client.post("/Queues/other/dead-letters/redrive", json={"all": True}), 404, "unknown-queue")
+    assert_problem(
+        client.post("/Queues/other/dead-letters/redrive", json={"all": True}), 404, "unknown-queue"
+    )
 
 
 @pytest.mark.parametrize(
