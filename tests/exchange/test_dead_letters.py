@@ -138,6 +138,15 @@ def test_a_dead_letter_is_inspected_by_id_and_an_unknown_id_is_404(
     assert [m["message_id"] for m in listing(client, names)["messages"]] == ids
 
 
+def test_the_redrive_path_takes_only_post(client: FlaskClient, names: Names) -> None:
+    """.../dead-letters/redrive is the redrive route, never a dead letter's id: GET there is 405 and
+    OPTIONS names POST alone (a dead letter with that id is seen in the list)."""
+    path = f"/Queues/{names.queue}/dead-letters/redrive"
+    refused = assert_problem(client.get(path), 405)
+    assert refused["type"] == "about:blank"
+    assert set(client.options(path).headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+
+
 def test_redriving_by_id_puts_back_only_those_exactly_as_published(
     client: FlaskClient, amqp_url: str, names: Names
 ) -> None:

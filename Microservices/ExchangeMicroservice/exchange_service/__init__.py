@@ -1,6 +1,6 @@
 """The exchange service: publish and consume RabbitMQ messages over HTTP."""
 
-from exchange_service.dead_letter_routes import dead_letter_api
+from exchange_service.dead_letter_routes import DEAD_LETTER_ID, DeadLetterIdConverter, dead_letter_api
 from exchange_service.extensions import (
     broker,
     dead_letters,
@@ -67,5 +67,6 @@ def register_message_schema(app: MontyOpenAPI, settings: ExchangeSettings) -> No
 def register_blueprints(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
     """Mount the API, the dead-letter routes and the health endpoints (ready once both broker links are)."""
     app.register_api(api)
+    app.url_map.converters[DEAD_LETTER_ID] = DeadLetterIdConverter
     app.register_api(dead_letter_api)
     app.register_api(health_blueprint(lambda: broker.get().readiness(settings.broker_timeout)))

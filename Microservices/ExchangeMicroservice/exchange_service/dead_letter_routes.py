@@ -6,6 +6,7 @@ from flask import Response, abort, request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, ValidationError
+from werkzeug.routing import BaseConverter
 
 from exchange_service.dead_letter_models import (
     DeadLetterList,
@@ -36,6 +37,17 @@ from monty_common.service_app import current_settings
 REDRIVE_FORMS = (RedriveByIds, RedriveAll)
 # 1000 ids of 255 characters, each written as \uXXXX escapes at worst, fit with room to spare.
 REDRIVE_BODY_BYTES = 2 * 1024 * 1024
+
+
+class DeadLetterIdConverter(BaseConverter):
+    """A dead letter's message_id in a path: any segment but "redrive", the redrive route's own, so
+    each path has one set of methods (a dead letter with that id is seen in the list)."""
+
+    regex = "(?!redrive$)[^/]+"
+
+
+# The name the app's URL map knows DeadLetterIdConverter by (registered before the routes).
+DEAD_LETTER_ID = "dead_letter_id"
 
 dead_letter_api = APIBlueprint(
     "dead_letters",
@@ -96,12 +108,13 @@ def list_dead_letters(path: QueuePath, query: DeadLetterQuery) -> Response:
 
 
 @dead_letter_api.get(
-    "/Queues/<queue>/dead-letters/<message_id>",
+    f"/Queues/<queue>/dead-letters/<{DEAD_LETTER_ID}:message_id>",
     summary="Inspect a dead letter",
     description=(
         "The oldest dead letter with this message_id, left in the dead-letter queue, shown as in the "
         "list. The gateway looks through the first MONTY_DEAD_LETTER_SCAN dead letters (10000 by "
-        "default)." + BROWSING
+        "default). A message_id of 'redrive' names the redrive route: such a dead letter is seen in the "
+        "list." + BROWSING
     ),
     responses={
         200: DeadLetterMessage,
