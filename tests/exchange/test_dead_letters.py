@@ -13,11 +13,13 @@ import pika
 import pytest
 from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
+from openapi_spec_validator import validate
 from werkzeug.test import TestResponse
 
 from monty_common.broker import dead_letter_queue_of
 from monty_common.dead_letters import DEAD_LETTER_HEADERS
 from monty_common.lifecycle import close_app
+from monty_common.openapi_app import OPENAPI_URL
 from support.broker_admin import get_raw, queue_depth
 from support.dead_letters import DELIVERIES, LAST_ERROR, REASON, dead_letter_all, put_foreign
 from support.names import Names
@@ -136,6 +138,31 @@ def test_a_dead_letter_is_inspected_by_id_and_an_unknown_id_is_404(
     assert shown["dead_letter"]["reason"] == REASON
     assert_problem(client.get(f"/Queues/{names.queue}/dead-letters/no-such-id"), 404, "dead-letter-not-found")
     assert [m["message_id"] for m in listing(client, names)["messages"]] == ids
+
+
+def test_the_document_describes_the_dead_letter_routes(client: FlaskClient, names: Names) -> None:
+    """Three admin operations under the tag "dead letters", the served queue the one value of {queue},
+    the list linking to the lookup, both redrive bodies, and the browsing caveat said."""
+    document = client.get(OPENAPI_URL).get_json()
+    validate(document)
+    base = "/Queues/{queue}/dead-letters"
+    operations = {
+        "list": document["paths"][base]["get"],
+        "inspect": document["paths"][f"{base}/{{message_id}}"]["get"],
+        "redrive": document["paths"][f"{base}/redrive"]["post"],
+    }
+    for operation in operations.values():
+        assert operation["tags"] == ["dead letters"]
+        assert operation["security"] == [{"bearer": []}]
+        assert {"401", "403", "404", "503"} <= set(operation["responses"])
+        queue = next(p for p in operation["parameters"] if p["name"] == "queue")
+        assert queue["schema"]["enum"] == [names.queue]
+        assert "invisible to other browsers" in operation["description"]
+        assert "redelivered" in operation["description"]
+    link = operations["list"]["responses"]["200"]["links"]["FirstDeadLetter"]
+    assert link["operationId"] == operations["inspect"]["operationId"]
+    forms = operations["redrive"]["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    assert [sorted(form["required"]) for form in forms] == [["message_ids"], ["all"]]
 
 
 def test_the_redrive_path_takes_only_post(client: FlaskClient, names: Names) -> None:

@@ -1,5 +1,6 @@
 """Putting messages in a queue's dead-letter queue as the gateway does once their deliveries run out."""
 
+import uuid
 from typing import Any
 
 import pika
@@ -39,3 +40,16 @@ def put_foreign(amqp_url: str, queue: str, body: bytes, properties: pika.BasicPr
         channel.confirm_delivery()
         channel.queue_declare(dead_letter_queue_of(queue), durable=True)
         channel.basic_publish("", dead_letter_queue_of(queue), body, properties, mandatory=True)
+
+
+def fill_dead_letters(amqp_url: str, queue: str, count: int) -> None:
+    """Put `count` small JSON dead letters, each with its own message_id, in `queue`'s dead-letter queue."""
+    with admin_channel(amqp_url) as channel:
+        channel.confirm_delivery()
+        channel.queue_declare(dead_letter_queue_of(queue), durable=True)
+        for number in range(count):
+            original = pika.BasicProperties(content_type="application/json", message_id=str(uuid.uuid4()))
+            copy = dead_letter_properties(
+                original, REASON, source_queue=queue, last_error=LAST_ERROR, deliveries=DELIVERIES
+            )
+            channel.basic_publish("", dead_letter_queue_of(queue), b'{"dead": %d}' % number, copy)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import requests
 
+from monty_common.broker import dead_letter_queue_of
 from support.archive import ArchiveNames, start_archive_worker
 from support.broker_admin import delete_topology, publish_json
 from support.identity import ADMIN, ADMIN_PASSWORD, Identity
@@ -149,5 +150,7 @@ def running_stack(
         yield Stack(services, names, secret)
     finally:
         stop_all(started)
-        delete_topology(amqp_url, names.exchange, [names.queue, archive_names.queue])
+        delete_topology(
+            amqp_url, names.exchange, [names.queue, dead_letter_queue_of(names.queue), archive_names.queue]
+        )
         delete_topology(amqp_url, archive_names.dead_letter_exchange, [archive_names.dead_letter_queue])

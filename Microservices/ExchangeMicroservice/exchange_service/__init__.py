@@ -14,6 +14,7 @@ from exchange_service.extensions import (
 )
 from exchange_service.message_schema import load_message_schema
 from exchange_service.message_schema_doc import document_message_schema
+from exchange_service.queues import document_served_queues
 from exchange_service.routes import api
 from exchange_service.settings import ExchangeSettings
 from exchange_service.waiting import new_wait_slots
@@ -69,4 +70,5 @@ def register_blueprints(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
     app.register_api(api)
     app.url_map.converters[DEAD_LETTER_ID] = DeadLetterIdConverter
     app.register_api(dead_letter_api)
+    app.add_doc_hook(document_served_queues(settings))
     app.register_api(health_blueprint(lambda: broker.get().readiness(settings.broker_timeout)))

@@ -48,8 +48,27 @@ class DeadLetterMessage(TakenMessage):
     dead_letter: DeadLetterDescription
 
 
+# The operation that shows one dead letter, which the list links to.
+GET_DEAD_LETTER = "get_dead_letter"
+
+
 class DeadLetterList(BaseModel):
     """The oldest dead letters of a queue, left in place."""
+
+    model_config = ConfigDict(  # type: ignore[typeddict-unknown-key]
+        openapi_extra={
+            "links": {
+                "FirstDeadLetter": {
+                    "operationId": GET_DEAD_LETTER,
+                    "parameters": {
+                        "queue": "$request.path.queue",
+                        "message_id": "$response.body#/messages/0/message_id",
+                    },
+                    "description": "The oldest dead letter listed, by its message_id.",
+                }
+            }
+        }
+    )
 
     messages: list[DeadLetterMessage]
     count: int = Field(description="How many are shown.")

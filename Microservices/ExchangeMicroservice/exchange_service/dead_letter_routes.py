@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.routing import BaseConverter
 
 from exchange_service.dead_letter_models import (
+    GET_DEAD_LETTER,
     DeadLetterList,
     DeadLetterMessage,
     DeadLetterPath,
@@ -81,6 +82,7 @@ def _unavailable(error: BrokerUnavailable) -> ProblemError:
 @dead_letter_api.get(
     "/Queues/<queue>/dead-letters",
     summary="List dead letters",
+    operation_id="list_dead_letters",
     description=(
         "The queue's oldest dead letters, up to max (1 to 100), left in the dead-letter queue. Each is "
         "shown as GET /Consume/batch shows a message, with a dead_letter object: why it was given up, "
@@ -110,6 +112,7 @@ def list_dead_letters(path: QueuePath, query: DeadLetterQuery) -> Response:
 @dead_letter_api.get(
     f"/Queues/<queue>/dead-letters/<{DEAD_LETTER_ID}:message_id>",
     summary="Inspect a dead letter",
+    operation_id=GET_DEAD_LETTER,
     description=(
         "The oldest dead letter with this message_id, left in the dead-letter queue, shown as in the "
         "list. The gateway looks through the first MONTY_DEAD_LETTER_SCAN dead letters (10000 by "
@@ -153,6 +156,7 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:
 @dead_letter_api.post(
     "/Queues/<queue>/dead-letters/redrive",
     summary="Redrive dead letters",
+    operation_id="redrive_dead_letters",
     description=(
         'Puts dead letters back in their queue: {"message_ids": [...]} (1 to 1000; the oldest dead '
         'letter with each id) or {"all": true}. Each goes back as it was published (same body, '
