@@ -5,7 +5,7 @@ from typing import Any
 from flask import Response, abort, request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from werkzeug.routing import BaseConverter
 
 from exchange_service.dead_letter_models import (
@@ -35,7 +35,7 @@ from monty_common.problems import ProblemError
 from monty_common.service_app import current_settings
 
 # The two bodies a redrive takes.
-REDRIVE_FORMS = (RedriveByIds, RedriveAll)
+REDRIVE_SCHEMAS = [RedriveByIds.model_json_schema(), RedriveAll.model_json_schema()]
 # 1000 ids of 255 characters, each written as \uXXXX escapes at worst, fit with room to spare.
 REDRIVE_BODY_BYTES = 2 * 1024 * 1024
 
@@ -148,11 +148,6 @@ def get_dead_letter(path: DeadLetterPath) -> Response:
     )
 
 
-def _schema(model: type[BaseModel]) -> dict[str, Any]:
-    """A body model's JSON schema, inline."""
-    return model.model_json_schema()
-
-
 @dead_letter_api.post(
     "/Queues/<queue>/dead-letters/redrive",
     summary="Redrive dead letters",
@@ -185,7 +180,7 @@ def _schema(model: type[BaseModel]) -> dict[str, Any]:
     openapi_extensions={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"oneOf": [_schema(form) for form in REDRIVE_FORMS]}}},
+            "content": {"application/json": {"schema": {"oneOf": REDRIVE_SCHEMAS}}},
         },
     },
 )

@@ -108,6 +108,7 @@ class DeadLetters:
         wanted = None if message_ids is None else dict.fromkeys(message_ids)
         done = Redrive()
         chunk: list[BrowsedMessage] = []
+        chunk_bytes = 0
         with self.browser.browse(dead_letter_queue_of(queue)) as browse:
             for _scanned in range(self.scan_limit):
                 if wanted is not None and not wanted:
@@ -121,9 +122,10 @@ class DeadLetters:
                         continue  # held until the browse ends, then given back in place
                     del wanted[message_id]
                 chunk.append(message)
-                if len(chunk) >= REDRIVE_CHUNK or sum(len(m.body) for m in chunk) >= REDRIVE_CHUNK_BYTES:
+                chunk_bytes += len(message.body)
+                if len(chunk) >= REDRIVE_CHUNK or chunk_bytes >= REDRIVE_CHUNK_BYTES:
                     self._put_back(browse, queue, chunk, done)
-                    chunk = []
+                    chunk, chunk_bytes = [], 0
             if chunk:
                 self._put_back(browse, queue, chunk, done)
         done.not_found = list(wanted or [])
