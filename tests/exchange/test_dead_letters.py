@@ -37,6 +37,7 @@ MESSAGE_KEYS = {
     "producer_name",
     "producer_verified",
     "content_type",
+    "headers",
     "body",
     "dead_letter",
 }
@@ -172,6 +173,23 @@ def test_the_redrive_path_takes_only_post(client: FlaskClient, names: Names) -> 
     refused = assert_problem(client.get(path), 405)
     assert refused["type"] == "about:blank"
     assert set(client.options(path).headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+
+
+def test_a_producers_own_headers_stay_on_the_dead_letter_and_its_redriven_copy(
+    client: FlaskClient, amqp_url: str, names: Names
+) -> None:
+    """Headers the producer attached are shown on the dead letter and come back with the message,
+    its producer still verified."""
+    published = client.post("/Message", json={"order": 17}, headers={"Monty-Header-Tenant": "acme"})
+    assert published.status_code == 200
+    dead_letter_all(amqp_url, names.queue)
+    shown = listing(client, names)["messages"][0]
+    assert (shown["headers"], shown["producer_verified"]) == ({"tenant": "acme"}, True)
+    assert redrive(client, names, {"all": True}).get_json()["redriven"] == 1
+    consumed = client.get("/Consume")
+    assert consumed.get_json() == {"order": 17}
+    assert consumed.headers["Monty-Header-tenant"] == "acme"
+    assert consumed.headers["Monty-Producer-Verified"] == "true"
 
 
 def test_redriving_by_id_puts_back_only_those_exactly_as_published(

@@ -8,13 +8,17 @@ from exchange_service.extensions import (
     new_broker_links,
     new_dead_letters,
     producer_stamp,
+    receipt_signer,
     token_revocation,
     token_verifier,
     wait_slots,
 )
+from exchange_service.lease_routes import leases_api
 from exchange_service.message_schema import load_message_schema
 from exchange_service.message_schema_doc import document_message_schema
-from exchange_service.queues import document_served_queues
+from exchange_service.publish_options import document_max_delay
+from exchange_service.queue_doc import document_queue_settings
+from exchange_service.receipts import ReceiptSigner
 from exchange_service.routes import api
 from exchange_service.settings import ExchangeSettings
 from exchange_service.waiting import new_wait_slots
@@ -52,7 +56,9 @@ def register_extensions(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
     dead_letters.init_app(app, letters, close=letters.close)
     wait_slots.init_app(app, new_wait_slots(settings.threads))
     token_verifier.init_app(app, new_token_verifier(settings))
-    producer_stamp.init_app(app, ProducerStamp(resolve_secret(settings.service_secret, settings.data_dir)))
+    secret = resolve_secret(settings.service_secret, settings.data_dir)
+    producer_stamp.init_app(app, ProducerStamp(secret))
+    receipt_signer.init_app(app, ReceiptSigner(secret))
     token_revocation.init_app(app, new_revocation_check(settings, settings.data_dir))
     register_message_schema(app, settings)
 
@@ -70,5 +76,7 @@ def register_blueprints(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
     app.register_api(api)
     app.url_map.converters[DEAD_LETTER_ID] = DeadLetterIdConverter
     app.register_api(dead_letter_api)
-    app.add_doc_hook(document_served_queues(settings))
+    app.add_doc_hook(document_max_delay(settings.max_delay))
+    app.register_api(leases_api)
+    app.add_doc_hook(document_queue_settings(settings))
     app.register_api(health_blueprint(lambda: broker.get().readiness(settings.broker_timeout)))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from exchange_service.dead_letters import DeadLetters
 from exchange_service.message_schema import MessageSchema
+from exchange_service.receipts import ReceiptSigner
 from exchange_service.settings import ExchangeSettings
 from monty_common.auth import token_revocation, token_verifier
 from monty_common.broker import (
@@ -16,6 +17,7 @@ from monty_common.broker import (
     dead_letter_queue_of,
 )
 from monty_common.broker.browser import QueueBrowser
+from monty_common.broker.leases import LeaseHolder, LeasePolicy
 from monty_common.extension import Extension
 from monty_common.producer_stamp import ProducerStamp
 
@@ -27,6 +29,7 @@ __all__ = [
     "new_broker_links",
     "new_dead_letters",
     "producer_stamp",
+    "receipt_signer",
     "token_revocation",
     "token_verifier",
     "wait_slots",
@@ -37,14 +40,17 @@ SERVICE_NAME = "exchange"
 
 @dataclass(frozen=True)
 class BrokerLinks:
-    """One connection publishes, another takes messages, so an alarm that blocks publishers never
-    stops consumers from draining the queue."""
+    """One connection publishes, another takes messages, a third holds leases: an alarm that blocks
+    publishers never stops consumers from draining the queue, and leases never share a channel
+    with takes that acknowledge at once."""
 
     publisher: ConfirmedPublisher
     getter: MessageGetter
+    leases: LeaseHolder
 
     def close(self) -> None:
-        """Close both connections."""
+        """Close the connections (leased messages go back to the queue)."""
+        self.leases.close()
         self.publisher.close()
         self.getter.close()
 
@@ -52,6 +58,7 @@ class BrokerLinks:
         """ "ok" per link once connected (opening it if needed), or why it is not."""
         deadline = time.monotonic() + timeout
         checks: dict[str, str] = {}
+        # The leases' link opens with the first lease request: most processes never need it.
         for link in (self.publisher.link, self.getter.link):
             try:
                 link.wait_ready(deadline)
@@ -67,9 +74,14 @@ def new_broker_links(settings: ExchangeSettings) -> BrokerLinks:
     topology = Topology(
         settings.exchange, settings.queue, settings.routing_key, dead_letter_queue_of(settings.queue)
     )
+    publisher = ConfirmedPublisher(settings, topology, SERVICE_NAME)
+    policy = LeasePolicy(
+        settings.max_deliveries_of(settings.queue), settings.max_lease_seconds, settings.max_leased_bytes
+    )
     return BrokerLinks(
-        publisher=ConfirmedPublisher(settings, topology, SERVICE_NAME),
+        publisher=publisher,
         getter=MessageGetter(settings, topology, SERVICE_NAME),
+        leases=LeaseHolder(settings, topology, SERVICE_NAME, publisher, policy),
     )
 
 
@@ -87,3 +99,5 @@ message_schema = Extension[MessageSchema | None]("monty.message_schema")
 wait_slots = Extension[threading.BoundedSemaphore]("monty.wait_slots")
 # Signs the producer of each message published, and checks it on consume.
 producer_stamp = Extension[ProducerStamp]("monty.producer_stamp")
+# Issues and checks lease receipts.
+receipt_signer = Extension[ReceiptSigner]("monty.receipt_signer")

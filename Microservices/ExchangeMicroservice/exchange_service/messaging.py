@@ -2,12 +2,13 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pika
 
 from exchange_service.extensions import producer_stamp
+from exchange_service.publish_options import HEADER_PREFIX, PublishOptions
 from monty_common.auth import Principal
 from monty_common.broker import ConfirmedPublisher, Delivery, MessageGetter
 from monty_common.envelope import Envelope, stamp
@@ -19,21 +20,34 @@ class PublishedMessage:
 
     message_id: str
     published_at: datetime
+    # With a delay: when the message reaches the queue.
+    deliver_at: datetime | None = None
 
 
-def _stamped(producer: Principal, published_at: datetime, body: bytes) -> pika.BasicProperties:
-    """The envelope of a message `producer` publishes through the gateway, its producer signed."""
-    properties = stamp(producer.subject, producer.username, published_at)
+def _stamped(
+    producer: Principal, published_at: datetime, body: bytes, options: PublishOptions
+) -> pika.BasicProperties:
+    """The envelope of a message `producer` publishes through the gateway, its producer and headers signed."""
+    properties = stamp(producer.subject, producer.username, published_at, user_headers=options.headers)
     producer_stamp.get().sign(properties, body)
     return properties
 
 
-def publish_confirmed(publisher: ConfirmedPublisher, body: bytes, producer: Principal) -> PublishedMessage:
-    """Publish `body` as a persistent JSON message stamped with its producer; return once confirmed."""
+def _deliver_at(published_at: datetime, options: PublishOptions) -> datetime | None:
+    """When a delayed message reaches the queue (None when it is not delayed)."""
+    return published_at + timedelta(seconds=options.delay) if options.delay else None
+
+
+def publish_confirmed(
+    publisher: ConfirmedPublisher, body: bytes, producer: Principal, options: PublishOptions | None = None
+) -> PublishedMessage:
+    """Publish `body` as a persistent JSON message stamped with its producer (and the client's headers,
+    after its delay); return once confirmed."""
+    options = options or PublishOptions()
     published_at = datetime.now(UTC)
-    properties = _stamped(producer, published_at, body)
-    publisher.publish(body, properties)
-    return PublishedMessage(str(properties.message_id), published_at)
+    properties = _stamped(producer, published_at, body, options)
+    publisher.publish(body, properties, delay=options.delay)
+    return PublishedMessage(str(properties.message_id), published_at, _deliver_at(published_at, options))
 
 
 @dataclass(frozen=True)
@@ -45,14 +59,20 @@ class BatchOutcome:
 
 
 def publish_batch(
-    publisher: ConfirmedPublisher, bodies: list[bytes], producer: Principal
+    publisher: ConfirmedPublisher,
+    bodies: list[bytes],
+    producer: Principal,
+    options: PublishOptions | None = None,
 ) -> list[BatchOutcome]:
-    """Publish every body as its own message, all in flight together; one outcome per body, in order."""
+    """Publish every body as its own message (each with the same headers and delay), all in flight
+    together; one outcome per body, in order."""
+    options = options or PublishOptions()
     published_at = datetime.now(UTC)
-    messages = [(body, _stamped(producer, published_at, body)) for body in bodies]
-    errors = publisher.publish_many(messages)
+    deliver_at = _deliver_at(published_at, options)
+    messages = [(body, _stamped(producer, published_at, body, options)) for body in bodies]
+    errors = publisher.publish_many(messages, delay=options.delay)
     return [
-        BatchOutcome(PublishedMessage(str(properties.message_id), published_at), error)
+        BatchOutcome(PublishedMessage(str(properties.message_id), published_at, deliver_at), error)
         for (_body, properties), error in zip(messages, errors, strict=True)
     ]
 
@@ -99,6 +119,8 @@ def message_headers(delivery: Delivery) -> dict[str, str]:
     ):
         if value is not None:
             headers[name] = header_value(value)
+    for name, value in envelope.headers.items():
+        headers[HEADER_PREFIX + name] = header_value(value)
     verified = producer_stamp.get().verified(delivery, delivery.body)
     headers["Monty-Producer-Verified"] = "true" if verified else "false"
     return headers

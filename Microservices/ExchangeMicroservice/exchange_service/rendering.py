@@ -2,7 +2,7 @@
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from exchange_service.messaging import BatchOutcome, iso_time
@@ -21,6 +21,8 @@ def publish_result(outcome: BatchOutcome, retry_after: int) -> dict[str, Any]:
     if error is None:
         result["status"] = 200
         result["published_at"] = iso_time(outcome.message.published_at)
+        if outcome.message.deliver_at is not None:
+            result["deliver_at"] = iso_time(outcome.message.deliver_at)
         return result
     if not isinstance(error, BrokerUnavailable | PublishRejected):
         error = BrokerUnavailable(str(error))
@@ -34,10 +36,17 @@ def publish_result(outcome: BatchOutcome, retry_after: int) -> dict[str, Any]:
     return result
 
 
-def delivery_json(delivery: Delivery, stamp: ProducerStamp, max_depth: int = DEFAULT_MAX_DEPTH) -> str:
-    """A taken message as a JSON object; a JSON body is spliced in byte for byte, others in base64."""
+def delivery_json(
+    delivery: Delivery,
+    stamp: ProducerStamp,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """A taken message as a JSON object, with `extra` members first; a JSON body is spliced in byte
+    for byte, others in base64."""
     envelope = Envelope.read(delivery)
     meta: dict[str, Any] = {
+        **(extra or {}),
         "message_id": envelope.message_id,
         "published_at": iso_time(envelope.published_at),
         "redelivered": delivery.redelivered,
@@ -45,6 +54,7 @@ def delivery_json(delivery: Delivery, stamp: ProducerStamp, max_depth: int = DEF
         "producer_name": envelope.producer_name,
         "producer_verified": stamp.verified(delivery, delivery.body),
         "content_type": envelope.content_type,
+        "headers": envelope.headers,
     }
     head = json.dumps(meta)
     if envelope.is_json:

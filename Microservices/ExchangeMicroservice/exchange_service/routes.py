@@ -4,15 +4,30 @@ from flask import Response, request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 
-from exchange_service.api_models import BatchConsumeQuery, BatchPublished, ConsumeQuery, Published, TakenBatch
+from exchange_service.api_models import (
+    BatchConsumeQuery,
+    BatchPublished,
+    ConsumeQuery,
+    Published,
+    PublishQuery,
+    TakenBatch,
+)
 from exchange_service.extensions import broker, message_schema, producer_stamp
 from exchange_service.json_batch import BatchLimits, read_json_batch
 from exchange_service.json_body import read_json_body, read_json_value
 from exchange_service.messaging import (
+    iso_time,
     message_headers,
     publish_batch,
     publish_confirmed,
     take_messages,
+)
+from exchange_service.publish_options import (
+    DELAY_DOC,
+    HEADER_PREFIX,
+    HEADERS_DOC,
+    PublishOptions,
+    publish_options,
 )
 from exchange_service.rendering import batch_json, publish_result
 from exchange_service.settings import ExchangeSettings
@@ -45,11 +60,21 @@ UNAVAILABLE = problem(
 )
 
 
+INVALID_OPTIONS = problem(
+    f"A {HEADER_PREFIX}<name> header breaks a rule (invalid_params names each one and why), or the "
+    "delay is longer than MONTY_MAX_DELAY. Nothing was published."
+)
+
 TOO_MANY_WAITING = problem(
     "With wait: the queue is empty and half the server's request threads already wait; ask again "
     "after Retry-After seconds.",
     True,
 )
+
+
+def _options(query: PublishQuery, settings: ExchangeSettings) -> PublishOptions:
+    """The headers and delay the request asks for; 422 if they break a rule."""
+    return publish_options(request.headers.items(), query.delay, settings.max_delay)
 
 
 def _read_message(settings: ExchangeSettings) -> bytes:
@@ -67,7 +92,7 @@ def _read_message(settings: ExchangeSettings) -> bytes:
     summary="Publish any JSON value",
     description=(
         "Publishes the body's exact bytes as a persistent message to the exchange with the routing key. "
-        "Answers 200 only after the broker has confirmed the message."
+        f"Answers 200 only after the broker has confirmed the message. {HEADERS_DOC} {DELAY_DOC}"
     ),
     responses={
         200: Published,
@@ -75,6 +100,7 @@ def _read_message(settings: ExchangeSettings) -> bytes:
         403: FORBIDDEN,
         400: problem("The body is not one UTF-8 JSON value, or Content-Type is not application/json."),
         413: problem("The body is larger than the configured limit (MONTY_MAX_BODY_BYTES)."),
+        422: INVALID_OPTIONS,
         503: UNAVAILABLE,
         504: problem(
             "The message was sent but not confirmed in time: it may or may not be stored. "
@@ -88,12 +114,13 @@ def _read_message(settings: ExchangeSettings) -> bytes:
     security=[{"bearer": []}],
 )
 @guard("producer")
-def post_message() -> tuple[dict[str, str], int]:
+def post_message(query: PublishQuery) -> tuple[dict[str, str], int]:
     """Publish the body and answer with its message_id once the broker has confirmed it."""
     settings = current_settings(ExchangeSettings)
+    options = _options(query, settings)
     body = _read_message(settings)
     try:
-        message = publish_confirmed(broker.get().publisher, body, current_principal())
+        message = publish_confirmed(broker.get().publisher, body, current_principal(), options)
     except (BrokerUnavailable, PublishRejected) as error:
         raise broker_problem(error, settings.retry_after) from error
     published = Published(
@@ -101,8 +128,9 @@ def post_message() -> tuple[dict[str, str], int]:
         published_at=message.published_at.isoformat(timespec="milliseconds"),
         exchange=settings.exchange,
         routing_key=settings.routing_key,
+        deliver_at=iso_time(message.deliver_at),
     )
-    return published.model_dump(), 200
+    return published.model_dump(exclude_none=True), 200
 
 
 @api.get(
@@ -128,8 +156,14 @@ def post_message() -> tuple[dict[str, str], int]:
                 "Monty-Producer": header("The producer's user id (the token's sub)."),
                 "Monty-Producer-Name": header("The producer's username."),
                 "Monty-Producer-Verified": header(
-                    "'true' when the gateway authenticated the producer (its signed stamp holds); "
-                    "'false' for a message published past the gateway, whatever its producer header says."
+                    "'true' when the gateway authenticated the producer (its signed stamp, which covers "
+                    "the headers below, holds); 'false' for a message published past the gateway, "
+                    "whatever its producer header says."
+                ),
+                f"{HEADER_PREFIX}{{name}}": header(
+                    f"One per header its producer attached ({HEADER_PREFIX}<name> on publish), the name in "
+                    "lower case; the value percent-encoded as the other Monty-* values (%, spaces and "
+                    "anything but visible ASCII as %XX)."
                 ),
                 "X-Content-Type-Options": header("Always 'nosniff': the body is served as its own type."),
                 "Content-Security-Policy": header(
@@ -220,7 +254,8 @@ def consume_batch(query: BatchConsumeQuery) -> Response:
         "200 when the broker confirmed every message; 207 when some were not, each result giving its "
         "status (503: not stored, safe to retry; 504: outcome unknown) and problem type. A malformed "
         "or too large batch is refused whole (400/413) and nothing is published; if no message could "
-        "be stored, the answer is 503 and retrying the whole batch is safe."
+        "be stored, the answer is 503 and retrying the whole batch is safe. "
+        f"{HEADERS_DOC} {DELAY_DOC}"
     ),
     responses={
         200: BatchPublished,
@@ -232,6 +267,7 @@ def consume_batch(query: BatchConsumeQuery) -> Response:
         401: UNAUTHORIZED,
         403: FORBIDDEN,
         413: problem("The body, or one message, is over its limit, or the batch holds too many messages."),
+        422: INVALID_OPTIONS,
         503: UNAVAILABLE,
     },
     openapi_extensions={
@@ -243,9 +279,10 @@ def consume_batch(query: BatchConsumeQuery) -> Response:
     security=[{"bearer": []}],
 )
 @guard("producer")
-def post_messages() -> Response:
+def post_messages(query: PublishQuery) -> Response:
     """Publish every message of the batch and answer each one's outcome."""
     settings = current_settings(ExchangeSettings)
+    options = _options(query, settings)
     limits = BatchLimits(
         settings.max_batch_bytes,
         settings.max_batch_messages,
@@ -258,7 +295,7 @@ def post_messages() -> Response:
         for index, body in enumerate(bodies):
             schema.check(exact_loads(body, settings.json_max_depth), [index])
     try:
-        outcomes = publish_batch(broker.get().publisher, bodies, current_principal())
+        outcomes = publish_batch(broker.get().publisher, bodies, current_principal(), options)
     except BrokerUnavailable as error:
         raise broker_problem(error, settings.retry_after) from error
     results = [publish_result(outcome, settings.retry_after) for outcome in outcomes]

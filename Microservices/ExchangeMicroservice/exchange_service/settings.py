@@ -3,10 +3,13 @@
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from exchange_service.message_schema import load_message_schema
 from monty_common.settings import BrokerSettings, RevocationSettings, TokenSettings
+
+# Seconds a received message stays leased unless the receive asks otherwise.
+DEFAULT_VISIBILITY = 30
 
 
 class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
@@ -26,6 +29,12 @@ class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
         ge=1,
         description="GET /Consume/batch ends once its bodies pass this many bytes (one message at least).",
     )
+    max_delay: int = Field(
+        900,
+        ge=0,
+        le=86400,
+        description="Longest delay, in seconds, a publish may ask for (?delay=); 0 turns delays off.",
+    )
     max_deliveries: int = Field(
         5,
         ge=1,
@@ -42,6 +51,20 @@ class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
         le=1_000_000,
         description="Most dead letters one admin call looks through for ids, or puts back in one redrive.",
     )
+    max_visibility: int = Field(
+        900, ge=1, description="Longest visibility a receive or an extension may ask for, in seconds."
+    )
+    max_lease_seconds: int = Field(
+        1500,
+        ge=1,
+        description="Longest a lease may last in all, extensions included. Keep it below RabbitMQ's "
+        "consumer_timeout (1800 s by default), which closes a channel holding a delivery longer.",
+    )
+    max_leased_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1,
+        description="Bodies one server process holds under lease at most; past it, receives get 429.",
+    )
     message_schema: Path | None = Field(
         None, description="JSON Schema (2020-12) file every message body must match; unset: any JSON."
     )
@@ -49,6 +72,13 @@ class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
     def max_deliveries_of(self, queue: str) -> int:
         """How many deliveries a message of `queue` gets before it is dead-lettered."""
         return self.queue_max_deliveries.get(queue, self.max_deliveries)
+
+    @model_validator(mode="after")
+    def _visibility_fits_a_lease(self) -> "ExchangeSettings":
+        """No visibility may outlast a whole lease."""
+        if not DEFAULT_VISIBILITY <= self.max_visibility <= self.max_lease_seconds:
+            raise ValueError(f"need {DEFAULT_VISIBILITY} <= max_visibility <= max_lease_seconds")
+        return self
 
     @field_validator("queue_max_deliveries")
     @classmethod
