@@ -9,6 +9,7 @@ from pathlib import Path
 import requests
 
 from exchange_service.settings import ExchangeSettings
+from monty_common.broker import dead_letter_queue_of
 from support.archive import ArchiveNames, start_archive_worker
 from support.broker_admin import delete_delay_queues, delete_topology, publish_json
 from support.identity import ADMIN, ADMIN_PASSWORD, Identity
@@ -158,5 +159,7 @@ def running_stack(
         delete_delay_queues(
             amqp_url, [(names.exchange, names.routing_key), ("", names.queue)], DEFAULT_MAX_DELAY
         )
-        delete_topology(amqp_url, names.exchange, [names.queue, archive_names.queue])
+        delete_topology(
+            amqp_url, names.exchange, [names.queue, dead_letter_queue_of(names.queue), archive_names.queue]
+        )
         delete_topology(amqp_url, archive_names.dead_letter_exchange, [archive_names.dead_letter_queue])

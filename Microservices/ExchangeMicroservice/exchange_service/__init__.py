@@ -1,9 +1,12 @@
 """The exchange service: publish and consume RabbitMQ messages over HTTP."""
 
+from exchange_service.dead_letter_routes import DEAD_LETTER_ID, DeadLetterIdConverter, dead_letter_api
 from exchange_service.extensions import (
     broker,
+    dead_letters,
     message_schema,
     new_broker_links,
+    new_dead_letters,
     producer_stamp,
     receipt_signer,
     token_revocation,
@@ -46,9 +49,11 @@ def create_app(settings: ExchangeSettings | None = None) -> MontyOpenAPI:
 
 
 def register_extensions(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
-    """Bind the broker links, the waiting slots, the token checks and the message schema."""
+    """Bind the broker links and dead letters, the waiting slots, the token checks and the message schema."""
     links = new_broker_links(settings)
     broker.init_app(app, links, close=links.close)
+    letters = new_dead_letters(settings, links)
+    dead_letters.init_app(app, letters, close=letters.close)
     wait_slots.init_app(app, new_wait_slots(settings.threads))
     token_verifier.init_app(app, new_token_verifier(settings))
     secret = resolve_secret(settings.service_secret, settings.data_dir)
@@ -67,8 +72,10 @@ def register_message_schema(app: MontyOpenAPI, settings: ExchangeSettings) -> No
 
 
 def register_blueprints(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
-    """Mount the API and the health endpoints (ready once both broker links are)."""
+    """Mount the API, the dead-letter routes and the health endpoints (ready once both broker links are)."""
     app.register_api(api)
+    app.url_map.converters[DEAD_LETTER_ID] = DeadLetterIdConverter
+    app.register_api(dead_letter_api)
     app.add_doc_hook(document_max_delay(settings.max_delay))
     app.register_api(leases_api)
     app.add_doc_hook(document_queue_settings(settings))

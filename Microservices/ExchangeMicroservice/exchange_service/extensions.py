@@ -4,6 +4,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from exchange_service.dead_letters import DeadLetters
 from exchange_service.message_schema import MessageSchema
 from exchange_service.receipts import ReceiptSigner
 from exchange_service.settings import ExchangeSettings
@@ -15,6 +16,7 @@ from monty_common.broker import (
     Topology,
     dead_letter_queue_of,
 )
+from monty_common.broker.browser import QueueBrowser
 from monty_common.broker.leases import LeaseHolder, LeasePolicy
 from monty_common.extension import Extension
 from monty_common.producer_stamp import ProducerStamp
@@ -22,8 +24,10 @@ from monty_common.producer_stamp import ProducerStamp
 __all__ = [
     "BrokerLinks",
     "broker",
+    "dead_letters",
     "message_schema",
     "new_broker_links",
+    "new_dead_letters",
     "producer_stamp",
     "receipt_signer",
     "token_revocation",
@@ -81,7 +85,14 @@ def new_broker_links(settings: ExchangeSettings) -> BrokerLinks:
     )
 
 
+def new_dead_letters(settings: ExchangeSettings, links: BrokerLinks) -> DeadLetters:
+    """Dead letters browsed on connections of their own and redriven through the links' publisher."""
+    return DeadLetters(QueueBrowser(settings, SERVICE_NAME), links.publisher, settings.dead_letter_scan)
+
+
 broker = Extension[BrokerLinks]("monty.broker")
+# Lists, looks up and redrives the dead letters of the gateway's queues (admin routes).
+dead_letters = Extension[DeadLetters]("monty.dead_letters")
 # The compiled MONTY_MESSAGE_SCHEMA, or None when any JSON value may be published.
 message_schema = Extension[MessageSchema | None]("monty.message_schema")
 # Taken by each request that waits for messages (see waiting.py).
