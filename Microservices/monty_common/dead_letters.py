@@ -71,11 +71,21 @@ def _headers(properties: Any) -> dict[str, Any]:
     return dict(properties.headers) if isinstance(properties.headers, Mapping) else {}
 
 
+def retry_properties(properties: Any, deliveries: int, last_error: str | None) -> pika.BasicProperties:
+    """A message's properties for its copy put back after a failed delivery: the deliveries made so
+    far and, if given, the error the failure carried."""
+    headers = _headers(properties)
+    headers[DELIVERIES] = deliveries
+    if last_error is not None:
+        headers[LAST_ERROR] = last_error[:LAST_ERROR_MAX]
+    return _copy(properties, headers)
+
+
 def _copy(properties: Any, headers: dict[str, Any]) -> pika.BasicProperties:
     """The message's properties with `headers`, persistent.
 
     user_id is left out (the broker refuses a publisher naming another login) and expiration too
-    (a dead letter waits for someone to read it; a redriven one for a consumer).
+    (a dead letter waits for someone to read it; a retried or redriven one for a consumer).
     """
     return pika.BasicProperties(
         content_type=properties.content_type,
