@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import pika
 
+from monty_common.broker.topology import dead_letter_queue_of
+
 
 @dataclass(frozen=True)
 class BenchQueue:
@@ -55,11 +57,12 @@ class BenchQueue:
             connection.close()
 
     def delete(self) -> None:
-        """Delete the queue and the exchange."""
+        """Delete the queue, the dead-letter queue the gateway declares beside it, and the exchange."""
         connection = self._connection()
         try:
             channel = connection.channel()
             channel.queue_delete(self.queue)
+            channel.queue_delete(dead_letter_queue_of(self.queue))
             channel.exchange_delete(self.exchange)
         finally:
             connection.close()
