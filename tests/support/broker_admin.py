@@ -63,3 +63,11 @@ def delete_topology(amqp_url: str, exchange: str, queues: list[str]) -> None:
         for queue in queues:
             channel.queue_delete(queue=queue)
         channel.exchange_delete(exchange=exchange)
+
+
+def message_ids(amqp_url: str, queue: str) -> list[str | None]:
+    """Take every message `queue` holds (acked); their message_ids, oldest first."""
+    ids: list[str | None] = []
+    while (taken := get_raw(amqp_url, queue)) is not None:
+        ids.append(taken[1].message_id)
+    return ids

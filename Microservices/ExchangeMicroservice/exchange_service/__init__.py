@@ -2,8 +2,10 @@
 
 from exchange_service.extensions import (
     broker,
+    idempotency_keys,
     message_schema,
     new_broker_links,
+    new_idempotency_ledger,
     producer_stamp,
     token_revocation,
     token_verifier,
@@ -11,7 +13,8 @@ from exchange_service.extensions import (
 )
 from exchange_service.message_schema import load_message_schema
 from exchange_service.message_schema_doc import document_message_schema
-from exchange_service.routes import api
+from exchange_service.routes import api, document_replays
+from exchange_service.schema import init_db_command
 from exchange_service.settings import ExchangeSettings
 from exchange_service.waiting import new_wait_slots
 from monty_common.auth import new_revocation_check, new_token_verifier
@@ -37,13 +40,17 @@ def create_app(settings: ExchangeSettings | None = None) -> MontyOpenAPI:
     app.config[BODY_LIMITS] = {"/Message": settings.max_body_bytes, "/Messages": settings.max_batch_bytes}
     register_extensions(app, settings)
     register_blueprints(app, settings)
+    register_commands(app)
     return app
 
 
 def register_extensions(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
-    """Bind the broker links, the waiting slots, the token checks and the message schema."""
+    """Bind the broker links, the idempotency ledger, the waiting slots, the token checks and the
+    message schema."""
     links = new_broker_links(settings)
     broker.init_app(app, links, close=links.close)
+    ledger = new_idempotency_ledger(settings)
+    idempotency_keys.init_app(app, ledger, close=ledger.close)
     wait_slots.init_app(app, new_wait_slots(settings.threads))
     token_verifier.init_app(app, new_token_verifier(settings))
     producer_stamp.init_app(app, ProducerStamp(resolve_secret(settings.service_secret, settings.data_dir)))
@@ -62,4 +69,10 @@ def register_message_schema(app: MontyOpenAPI, settings: ExchangeSettings) -> No
 def register_blueprints(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
     """Mount the API and the health endpoints (ready once both broker links are)."""
     app.register_api(api)
+    app.add_doc_hook(document_replays)
     app.register_api(health_blueprint(lambda: broker.get().readiness(settings.broker_timeout)))
+
+
+def register_commands(app: MontyOpenAPI) -> None:
+    """Add `flask init-db` (prepare the idempotency store's table, when it is a database)."""
+    app.cli.add_command(init_db_command)

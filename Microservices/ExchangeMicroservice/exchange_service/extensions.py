@@ -3,7 +3,12 @@
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
+from exchange_service.idempotency_ledger import IdempotencyLedger
+from exchange_service.idempotency_records import KeyStore
+from exchange_service.idempotency_redis import RedisKeyStore
+from exchange_service.idempotency_sql import SqlKeyStore
 from exchange_service.message_schema import MessageSchema
 from exchange_service.settings import ExchangeSettings
 from monty_common.auth import token_revocation, token_verifier
@@ -20,8 +25,10 @@ from monty_common.producer_stamp import ProducerStamp
 __all__ = [
     "BrokerLinks",
     "broker",
+    "idempotency_keys",
     "message_schema",
     "new_broker_links",
+    "new_idempotency_ledger",
     "producer_stamp",
     "token_revocation",
     "token_verifier",
@@ -29,6 +36,9 @@ __all__ = [
 ]
 
 SERVICE_NAME = "exchange"
+# A claimed Idempotency-Key is held for the longest a publish takes (MONTY_BROKER_TIMEOUT) and this
+# much more; a key still held after that belongs to a request that died mid-publish, and is taken over.
+IN_PROGRESS_MARGIN = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,14 @@ def new_broker_links(settings: ExchangeSettings) -> BrokerLinks:
     )
 
 
+def new_idempotency_ledger(settings: ExchangeSettings) -> IdempotencyLedger:
+    """The ledger of Idempotency-Keys over the configured store; it connects on first use."""
+    url = settings.resolved_idempotency_url()
+    store: KeyStore = SqlKeyStore(url) if settings.idempotency_in_database() else RedisKeyStore(url)
+    hold = timedelta(seconds=settings.broker_timeout) + IN_PROGRESS_MARGIN
+    return IdempotencyLedger(store, timedelta(seconds=settings.idempotency_window), hold)
+
+
 broker = Extension[BrokerLinks]("monty.broker")
 # The compiled MONTY_MESSAGE_SCHEMA, or None when any JSON value may be published.
 message_schema = Extension[MessageSchema | None]("monty.message_schema")
@@ -76,3 +94,5 @@ message_schema = Extension[MessageSchema | None]("monty.message_schema")
 wait_slots = Extension[threading.BoundedSemaphore]("monty.wait_slots")
 # Signs the producer of each message published, and checks it on consume.
 producer_stamp = Extension[ProducerStamp]("monty.producer_stamp")
+# Claims Idempotency-Keys, in the store every process of every instance shares.
+idempotency_keys = Extension[IdempotencyLedger]("monty.idempotency_keys")

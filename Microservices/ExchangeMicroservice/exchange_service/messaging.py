@@ -21,17 +21,23 @@ class PublishedMessage:
     published_at: datetime
 
 
-def _stamped(producer: Principal, published_at: datetime, body: bytes) -> pika.BasicProperties:
-    """The envelope of a message `producer` publishes through the gateway, its producer signed."""
-    properties = stamp(producer.subject, producer.username, published_at)
+def _stamped(
+    producer: Principal, published_at: datetime, body: bytes, message_id: str | None = None
+) -> pika.BasicProperties:
+    """The envelope of a message `producer` publishes through the gateway (under `message_id`, or a
+    new one), its producer signed."""
+    properties = stamp(producer.subject, producer.username, published_at, message_id)
     producer_stamp.get().sign(properties, body)
     return properties
 
 
-def publish_confirmed(publisher: ConfirmedPublisher, body: bytes, producer: Principal) -> PublishedMessage:
-    """Publish `body` as a persistent JSON message stamped with its producer; return once confirmed."""
+def publish_confirmed(
+    publisher: ConfirmedPublisher, body: bytes, producer: Principal, message_id: str | None = None
+) -> PublishedMessage:
+    """Publish `body` as a persistent JSON message stamped with its producer (under `message_id`, or a
+    new one); return once confirmed."""
     published_at = datetime.now(UTC)
-    properties = _stamped(producer, published_at, body)
+    properties = _stamped(producer, published_at, body, message_id)
     publisher.publish(body, properties)
     return PublishedMessage(str(properties.message_id), published_at)
 
@@ -45,11 +51,19 @@ class BatchOutcome:
 
 
 def publish_batch(
-    publisher: ConfirmedPublisher, bodies: list[bytes], producer: Principal
+    publisher: ConfirmedPublisher,
+    bodies: list[bytes],
+    producer: Principal,
+    message_ids: list[str] | None = None,
 ) -> list[BatchOutcome]:
-    """Publish every body as its own message, all in flight together; one outcome per body, in order."""
+    """Publish every body as its own message (under the matching message_id, or new ones), all in
+    flight together; one outcome per body, in order."""
     published_at = datetime.now(UTC)
-    messages = [(body, _stamped(producer, published_at, body)) for body in bodies]
+    ids: list[str | None] = list(message_ids) if message_ids is not None else [None] * len(bodies)
+    messages = [
+        (body, _stamped(producer, published_at, body, message_id))
+        for body, message_id in zip(bodies, ids, strict=True)
+    ]
     errors = publisher.publish_many(messages)
     return [
         BatchOutcome(PublishedMessage(str(properties.message_id), published_at), error)
