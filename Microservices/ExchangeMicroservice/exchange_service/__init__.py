@@ -7,12 +7,16 @@ from exchange_service.extensions import (
     new_broker_links,
     new_idempotency_ledger,
     producer_stamp,
+    receipt_signer,
     token_revocation,
     token_verifier,
     wait_slots,
 )
+from exchange_service.lease_routes import leases_api
 from exchange_service.message_schema import load_message_schema
 from exchange_service.message_schema_doc import document_message_schema
+from exchange_service.queue_doc import document_queue_settings
+from exchange_service.receipts import ReceiptSigner
 from exchange_service.routes import api, document_replays
 from exchange_service.schema import init_db_command
 from exchange_service.settings import ExchangeSettings
@@ -53,7 +57,9 @@ def register_extensions(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
     idempotency_keys.init_app(app, ledger, close=ledger.close)
     wait_slots.init_app(app, new_wait_slots(settings.threads))
     token_verifier.init_app(app, new_token_verifier(settings))
-    producer_stamp.init_app(app, ProducerStamp(resolve_secret(settings.service_secret, settings.data_dir)))
+    secret = resolve_secret(settings.service_secret, settings.data_dir)
+    producer_stamp.init_app(app, ProducerStamp(secret))
+    receipt_signer.init_app(app, ReceiptSigner(secret))
     token_revocation.init_app(app, new_revocation_check(settings, settings.data_dir))
     register_message_schema(app, settings)
 
@@ -70,6 +76,8 @@ def register_blueprints(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
     """Mount the API and the health endpoints (ready once both broker links are)."""
     app.register_api(api)
     app.add_doc_hook(document_replays)
+    app.register_api(leases_api)
+    app.add_doc_hook(document_queue_settings(settings))
     app.register_api(health_blueprint(lambda: broker.get().readiness(settings.broker_timeout)))
 
 

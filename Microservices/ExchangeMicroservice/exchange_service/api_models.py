@@ -2,9 +2,10 @@
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from exchange_service.idempotency import KEY_HEADER, KEY_PATTERN
+from exchange_service.settings import DEFAULT_VISIBILITY
 from monty_common.query_model import ParameterModel
 
 
@@ -108,3 +109,96 @@ class TakenBatch(BaseModel):
         description="True when the batch stopped before max because its bodies passed the byte budget "
         "(MONTY_MAX_CONSUME_BATCH_BYTES); more may be waiting in the queue."
     )
+
+
+class QueuePath(BaseModel):
+    """The queue a route works on."""
+
+    queue: str = Field(description="The queue's name (this gateway serves the one configured queue).")
+
+
+class ReceiveQuery(ConsumeQuery):
+    """How many messages to lease, for how long, and how long to wait for the first."""
+
+    max: int = Field(1, ge=1, le=100, description="Most messages to receive (1 to 100).")
+    # The upper bound is the setting max_visibility: checked by the route, shown by queue_doc.py.
+    visibility: int = Field(
+        DEFAULT_VISIBILITY,
+        ge=1,
+        description="Seconds the messages stay leased to you (at most MONTY_MAX_VISIBILITY).",
+    )
+
+
+class LeasedMessage(TakenMessage):
+    """A message leased to you: settle it with its receipt before the lease expires."""
+
+    receipt: str = Field(description="Names this lease in ack, nack and extend (opaque, signed, yours only).")
+    delivery_count: int = Field(description="1 on first delivery; one more for each expiry or release.")
+    lease_expires_at: str = Field(description="When the lease ends unless extended (ISO 8601, UTC).")
+    last_error: str | None = Field(description="The error the last nack of this message gave, if any.")
+
+
+class ReceivedMessages(BaseModel):
+    """Messages leased to you, oldest first; none if the queue stayed empty."""
+
+    messages: list[LeasedMessage]
+    count: int
+
+
+def _integral(value: Any) -> Any:
+    """A JSON number with no fraction (5.0) is the integer it equals, as JSON Schema has it."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An integer in a strict body: 5 or 5.0, never true or "5".
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+Receipts = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=1000)]], Field(min_length=1, max_length=100)
+]
+
+
+class AckBody(BaseModel):
+    """Receipts of messages you are done with."""
+
+    # JSON as it is: false is not 0, "5" is not 5.
+    model_config = ConfigDict(extra="forbid", strict=True)
+    receipts: Receipts = Field(description="1 to 100 receipts from receive.")
+
+
+class NackBody(AckBody):
+    """Receipts of messages you could not process, to be delivered again."""
+
+    delay: JsonInt = Field(0, ge=0, le=900, description="Seconds before the messages are visible again.")
+    error: str | None = Field(
+        None, max_length=1000, description="Why processing failed; kept with the message (see dead letters)."
+    )
+
+
+class ExtendBody(AckBody):
+    """Receipts of messages you need longer for."""
+
+    # The upper bound is the setting max_visibility: checked by the route, shown by queue_doc.py.
+    visibility: JsonInt = Field(ge=1, description="Seconds from now until the leases expire.")
+
+
+class SettleResult(BaseModel):
+    """What became of one receipt."""
+
+    receipt: str
+    message_id: str | None = Field(description="The message the receipt names, when the receipt is genuine.")
+    status: int = Field(
+        description="200 done; 404 unknown receipt; 403 not your lease; 410 lease gone (the message is or "
+        "will be delivered again); 422 lease too long; 503 holder unreachable; 504 holder did not answer."
+    )
+    lease_expires_at: str | None = Field(None, description="With extend and 200: the new expiry.")
+    type: str | None = Field(None, description="Otherwise: the problem type.")
+    title: str | None = None
+    detail: str | None = None
+
+
+class SettleResults(BaseModel):
+    """The result of each receipt, in the order given."""
+
+    results: list[SettleResult]
+    succeeded: int
+    failed: int

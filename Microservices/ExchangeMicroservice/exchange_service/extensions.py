@@ -10,6 +10,7 @@ from exchange_service.idempotency_records import KeyStore
 from exchange_service.idempotency_redis import RedisKeyStore
 from exchange_service.idempotency_sql import SqlKeyStore
 from exchange_service.message_schema import MessageSchema
+from exchange_service.receipts import ReceiptSigner
 from exchange_service.settings import ExchangeSettings
 from monty_common.auth import token_revocation, token_verifier
 from monty_common.broker import (
@@ -19,6 +20,7 @@ from monty_common.broker import (
     Topology,
     dead_letter_queue_of,
 )
+from monty_common.broker.leases import LeaseHolder, LeasePolicy
 from monty_common.extension import Extension
 from monty_common.producer_stamp import ProducerStamp
 
@@ -30,6 +32,7 @@ __all__ = [
     "new_broker_links",
     "new_idempotency_ledger",
     "producer_stamp",
+    "receipt_signer",
     "token_revocation",
     "token_verifier",
     "wait_slots",
@@ -43,14 +46,17 @@ IN_PROGRESS_MARGIN = timedelta(seconds=10)
 
 @dataclass(frozen=True)
 class BrokerLinks:
-    """One connection publishes, another takes messages, so an alarm that blocks publishers never
-    stops consumers from draining the queue."""
+    """One connection publishes, another takes messages, a third holds leases: an alarm that blocks
+    publishers never stops consumers from draining the queue, and leases never share a channel
+    with takes that acknowledge at once."""
 
     publisher: ConfirmedPublisher
     getter: MessageGetter
+    leases: LeaseHolder
 
     def close(self) -> None:
-        """Close both connections."""
+        """Close the connections (leased messages go back to the queue)."""
+        self.leases.close()
         self.publisher.close()
         self.getter.close()
 
@@ -58,6 +64,7 @@ class BrokerLinks:
         """ "ok" per link once connected (opening it if needed), or why it is not."""
         deadline = time.monotonic() + timeout
         checks: dict[str, str] = {}
+        # The leases' link opens with the first lease request: most processes never need it.
         for link in (self.publisher.link, self.getter.link):
             try:
                 link.wait_ready(deadline)
@@ -73,9 +80,12 @@ def new_broker_links(settings: ExchangeSettings) -> BrokerLinks:
     topology = Topology(
         settings.exchange, settings.queue, settings.routing_key, dead_letter_queue_of(settings.queue)
     )
+    publisher = ConfirmedPublisher(settings, topology, SERVICE_NAME)
+    policy = LeasePolicy(settings.max_deliveries_of(settings.queue), settings.max_lease_seconds)
     return BrokerLinks(
-        publisher=ConfirmedPublisher(settings, topology, SERVICE_NAME),
+        publisher=publisher,
         getter=MessageGetter(settings, topology, SERVICE_NAME),
+        leases=LeaseHolder(settings, topology, SERVICE_NAME, publisher, policy),
     )
 
 
@@ -96,3 +106,5 @@ wait_slots = Extension[threading.BoundedSemaphore]("monty.wait_slots")
 producer_stamp = Extension[ProducerStamp]("monty.producer_stamp")
 # Claims Idempotency-Keys, in the store every process of every instance shares.
 idempotency_keys = Extension[IdempotencyLedger]("monty.idempotency_keys")
+# Issues and checks lease receipts.
+receipt_signer = Extension[ReceiptSigner]("monty.receipt_signer")

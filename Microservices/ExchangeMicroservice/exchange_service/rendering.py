@@ -2,7 +2,7 @@
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from exchange_service.messaging import BatchOutcome, iso_time
@@ -34,10 +34,17 @@ def publish_result(outcome: BatchOutcome, retry_after: int) -> dict[str, Any]:
     return result
 
 
-def delivery_json(delivery: Delivery, stamp: ProducerStamp, max_depth: int = DEFAULT_MAX_DEPTH) -> str:
-    """A taken message as a JSON object; a JSON body is spliced in byte for byte, others in base64."""
+def delivery_json(
+    delivery: Delivery,
+    stamp: ProducerStamp,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """A taken message as a JSON object, with `extra` members first; a JSON body is spliced in byte
+    for byte, others in base64."""
     envelope = Envelope.read(delivery)
     meta: dict[str, Any] = {
+        **(extra or {}),
         "message_id": envelope.message_id,
         "published_at": iso_time(envelope.published_at),
         "redelivered": delivery.redelivered,

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -13,6 +13,8 @@ from monty_common.settings import BrokerSettings, RevocationSettings, TokenSetti
 
 # Schemes of the Redis store; any other URL names a database through SQLAlchemy.
 REDIS_SCHEMES = ("redis://", "rediss://")
+# Seconds a received message stays leased unless the receive asks otherwise.
+DEFAULT_VISIBILITY = 30
 
 
 class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
@@ -42,6 +44,20 @@ class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
         default_factory=dict,
         description='max_deliveries for particular queues, as JSON: {"monty-queue": 3}.',
     )
+    max_visibility: int = Field(
+        900, ge=1, description="Longest visibility a receive or an extension may ask for, in seconds."
+    )
+    max_lease_seconds: int = Field(
+        1500,
+        ge=1,
+        description="Longest a lease may last in all, extensions included. Keep it below RabbitMQ's "
+        "consumer_timeout (1800 s by default), which closes a channel holding a delivery longer.",
+    )
+    max_leased_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1,
+        description="Bodies one server process holds under lease at most; past it, receives get 429.",
+    )
     message_schema: Path | None = Field(
         None, description="JSON Schema (2020-12) file every message body must match; unset: any JSON."
     )
@@ -68,6 +84,13 @@ class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
     def max_deliveries_of(self, queue: str) -> int:
         """How many deliveries a message of `queue` gets before it is dead-lettered."""
         return self.queue_max_deliveries.get(queue, self.max_deliveries)
+
+    @model_validator(mode="after")
+    def _visibility_fits_a_lease(self) -> "ExchangeSettings":
+        """No visibility may outlast a whole lease."""
+        if not DEFAULT_VISIBILITY <= self.max_visibility <= self.max_lease_seconds:
+            raise ValueError(f"need {DEFAULT_VISIBILITY} <= max_visibility <= max_lease_seconds")
+        return self
 
     @field_validator("queue_max_deliveries")
     @classmethod

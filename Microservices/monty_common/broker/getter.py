@@ -19,8 +19,9 @@ from pika.spec import Basic
 from monty_common.broker.errors import BrokerUnavailable
 from monty_common.broker.jobs import fail
 from monty_common.broker.link import AmqpLink
+from monty_common.broker.session import ChannelRole
 from monty_common.broker.streaming import TakeStream
-from monty_common.broker.takes import Delivery, Take
+from monty_common.broker.takes import Delivery, Keep, Take
 from monty_common.broker.topology import Topology
 from monty_common.broker.waiting import Waiters
 from monty_common.settings import BrokerSettings
@@ -36,10 +37,18 @@ class MessageGetter:
     link's channel role.
     """
 
-    def __init__(self, settings: BrokerSettings, topology: Topology, service: str) -> None:
-        """A getter whose link connects on first use."""
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        topology: Topology,
+        service: str,
+        name: str = "getter",
+        companion: ChannelRole | None = None,
+    ) -> None:
+        """A getter whose link connects on first use; `companion` also works on its channel."""
         self.queue = topology.queue
-        self.link = AmqpLink(settings, topology, self, "getter", service)
+        self.link = AmqpLink(settings, topology, self, name, service)
+        self._companion = companion
         self._queued: deque[Take] = deque()
         self._current: Take | None = None
         self._stream: TakeStream | None = None
@@ -68,9 +77,10 @@ class MessageGetter:
         timeout: float | None = None,
         max_bytes: int | None = None,
         still_wanted: Callable[[], bool] | None = None,
+        keep: Keep | None = None,
     ) -> list[Delivery]:
-        """Take and acknowledge up to `limit` messages the queue holds now, ending once their bodies
-        pass `max_bytes` (the message that passes it is kept).
+        """Take and acknowledge (or hand to `keep`, see Take) up to `limit` messages the queue holds
+        now, ending once their bodies pass `max_bytes` (the message that passes it is kept).
 
         If it holds none, wait up to `wait` seconds and answer as soon as one arrives ([] if none
         does). `timeout` bounds the broker's part, on top of `wait`. `still_wanted` is asked while
@@ -80,7 +90,7 @@ class MessageGetter:
         budget = (self.link.settings.broker_timeout if timeout is None else timeout) + wait
 
         def enqueue(channel: Any, future: "Future[list[Delivery]]") -> None:
-            self._enqueue(channel, Take(future, limit, wait, max_bytes, still_wanted=still_wanted))
+            self._enqueue(channel, Take(future, limit, wait, max_bytes, still_wanted=still_wanted, keep=keep))
 
         taken: list[Delivery] = self.link.call(enqueue, budget, still_wanted)
         return taken
@@ -96,7 +106,11 @@ class MessageGetter:
         channel.add_callback(lambda _frame: self._on_get_empty(channel), [Basic.GetEmpty], one_shot=False)
         channel.add_on_cancel_callback(lambda frame: self._on_broker_cancel(channel, frame))
         # A delivery nobody waits for any more goes back at once; with one in flight, at most one does.
-        channel.basic_qos(prefetch_count=1, callback=lambda _frame: done())
+        companion = self._companion
+        channel.basic_qos(
+            prefetch_count=1,
+            callback=lambda _frame: done() if companion is None else companion.prepare(channel, done),
+        )
 
     def _enqueue(self, channel: Any, take: Take) -> None:
         """Queue a take; pika allows one basic.get in flight per channel."""
@@ -171,3 +185,5 @@ class MessageGetter:
         self._queued.clear()
         self._current = None
         self._stream = None
+        if self._companion is not None:
+            self._companion.lost(reason)

@@ -20,6 +20,13 @@ class Delivery:
     # Messages left in the queue, as basic.get reports it; None for a delivery through a consumer.
     remaining: int | None
     headers: dict[str, Any] = field(default_factory=dict)
+    # Its delivery tag on the channel that took it, and all its properties (to copy it whole).
+    delivery_tag: int = 0
+    properties: Any = field(default=None, repr=False, compare=False)
+
+
+# Keeps what a take received unacknowledged instead (leases), on the I/O thread.
+Keep = Callable[[Any, list[Delivery]], None]
 
 
 @dataclass(eq=False)
@@ -37,6 +44,8 @@ class Take:
     timer: Timer | None = None
     # Asked (on the I/O thread) before messages are taken: False once the request's client is gone.
     still_wanted: Callable[[], bool] | None = None
+    # If set, the messages are handed to it, not acknowledged, when the take is answered.
+    keep: Keep | None = None
 
     @property
     def gave_up(self) -> bool:
@@ -72,6 +81,8 @@ class Take:
             redelivered=bool(method.redelivered),
             remaining=remaining,
             headers=dict(properties.headers or {}),
+            delivery_tag=method.delivery_tag,
+            properties=properties,
         )
         self.taken.append((method.delivery_tag, delivery))
         self.taken_bytes += len(body)
@@ -83,12 +94,18 @@ class Take:
             self.timer = None
 
     def hand_over(self, channel: Any) -> None:
-        """Answer the request and acknowledge what it took, or requeue it all if the request gave up."""
+        """Answer the request and acknowledge what it took (or hand it to `keep`), or requeue it all
+        if the request gave up."""
         self.stop_timer()
         if not self.gave_up and self.future.set_running_or_notify_cancel():
+            deliveries = [delivery for _tag, delivery in self.taken]
+            if self.keep is not None:
+                self.keep(channel, deliveries)
+                self.future.set_result(deliveries)
+                return
             # Answer first: should the acks be lost with the connection, the messages come again
             # (answered twice) rather than being acknowledged and never answered.
-            self.future.set_result([delivery for _tag, delivery in self.taken])
+            self.future.set_result(deliveries)
             for tag, _delivery in self.taken:
                 channel.basic_ack(tag)
         else:

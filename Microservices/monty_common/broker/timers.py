@@ -10,13 +10,13 @@ class Timer:
     def __init__(self, loop: Any, delay: float, callback: Callable[[], None]) -> None:
         """Start the timer on `loop` (a pika I/O loop, from its own thread)."""
         self._loop = loop
-        self._callback = callback
+        self.callback = callback
         self._handle: Any = loop.call_later(delay, self._fire)
 
     def _fire(self) -> None:
         """The delay is over."""
         self._handle = None
-        self._callback()
+        self.callback()
 
     def cancel(self) -> None:
         """Stop the timer if it has not fired; safe to call again."""

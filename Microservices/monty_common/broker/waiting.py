@@ -51,23 +51,37 @@ class Waiters:
 
     def _on_delivery(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
         """Give the delivery to the oldest take still waiting, or put it back."""
+        kept = False
         while self._takes:
             take = self._takes.popleft()
             if not take.gave_up:
                 take.add(method, properties, body)
                 take.hand_over(channel)
+                kept = take.keep is not None
                 break
             take.stop_timer()
         else:
             channel.basic_nack(method.delivery_tag, requeue=True)
-        self._stop_consuming_when_idle(channel)
+        if kept:
+            # Kept unacknowledged (a lease), the delivery fills this consumer's prefetch of one:
+            # whoever waits next needs a new consumer.
+            self._cancel(channel)
+        else:
+            self._stop_consuming_when_idle(channel)
 
     def _stop_consuming_when_idle(self, channel: Any) -> None:
         """Cancel the consumer once nobody waits."""
-        if self._takes or self._consumer_tag is None or self._cancelling:
+        if not self._takes:
+            self._cancel(channel)
+
+    def _cancel(self, channel: Any) -> None:
+        """Cancel the consumer; if takes still wait then, another starts for them."""
+        if self._consumer_tag is None or self._cancelling:
             return
         if self._consumer_tag not in channel.consumer_tags:
             self._consumer_tag = None  # the broker cancelled it already
+            if self._takes:
+                self._consume(channel)
             return
         self._cancelling = True
         tag = self._consumer_tag
