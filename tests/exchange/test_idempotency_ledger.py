@@ -1,7 +1,7 @@
 """The rules of Idempotency-Keys, on each real store (SQLite, Redis, PostgreSQL), on a clock of the tests'."""
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from exchange_service.idempotency_ledger import Claim, IdempotencyLedger, KeyConflict, Outcome, Replay
-from exchange_service.idempotency_records import KeyStore, StoreUnavailable
+from exchange_service.idempotency_records import KeyRecord, KeyStore, StoreUnavailable, Swap
 from exchange_service.idempotency_redis import KEY_PREFIX, RedisKeyStore
 from exchange_service.idempotency_sql import SqlKeyStore
 from exchange_service.schema import MIGRATIONS
@@ -53,11 +53,40 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def ledger(idempotency_url: str, clock: Clock) -> Iterator[IdempotencyLedger]:
+def store(idempotency_url: str) -> Iterator[KeyStore]:
+    """Each store."""
+    store = open_store(idempotency_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def ledger(store: KeyStore, clock: Clock) -> IdempotencyLedger:
     """A ledger over each store."""
-    ledger = IdempotencyLedger(open_store(idempotency_url), WINDOW, HOLD, clock)
-    yield ledger
-    ledger.close()
+    return IdempotencyLedger(store, WINDOW, HOLD, clock)
+
+
+class ReadsFail:
+    """A store that stops answering between a claim's insert and its read."""
+
+    def __init__(self, store: KeyStore) -> None:
+        """Wrap `store`."""
+        self.store = store
+
+    def insert_new(self, records: Sequence[tuple[str, KeyRecord]], now: datetime) -> list[bool]:
+        """The store's insert."""
+        return self.store.insert_new(records, now)
+
+    def read(self, keys: Sequence[str]) -> list[KeyRecord | None]:
+        """Unavailable."""
+        raise StoreUnavailable("gone")
+
+    def swap(self, swaps: Sequence[Swap]) -> list[bool]:
+        """The store's swap."""
+        return self.store.swap(swaps)
+
+    def close(self) -> None:
+        """Nothing to release: the store is the fixture's."""
 
 
 def new_key() -> str:
@@ -206,6 +235,18 @@ def test_one_batch_claims_replays_and_takes_over_at_once(ledger: IdempotencyLedg
     assert claimed(again[1]).message_id == claims[1].message_id
     assert claimed(again[2]).message_id != claims[2].message_id
     assert claimed(again[3]).taken_over is None
+
+
+def test_a_store_lost_mid_claim_leaves_no_key_held(
+    store: KeyStore, ledger: IdempotencyLedger, clock: Clock
+) -> None:
+    """The store fails after some keys of a request were claimed: they are let go again, so the
+    retry the 503 invites is not told they are in use."""
+    fresh, existing = new_key(), new_key()
+    claim_one(ledger, existing)
+    with pytest.raises(StoreUnavailable):
+        IdempotencyLedger(ReadsFail(store), WINDOW, HOLD, clock).claim([(fresh, "f"), (existing, "f")])
+    assert claimed(claim_one(ledger, fresh)).taken_over is None
 
 
 @pytest.mark.parametrize("url", ["redis", "postgresql"])

@@ -14,7 +14,7 @@ import logging
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -64,6 +64,24 @@ class KeyConflict(Exception):
         self.in_use = in_use
 
 
+@dataclass
+class _Attempt:
+    """One request's claim on its keys, as it goes."""
+
+    wanted: Sequence[tuple[str, str]]
+    # Random, per request: the owner its records carry.
+    owner: str
+    now: datetime
+    found: dict[int, Claim | Replay] = field(default_factory=dict)
+    conflicts: list[KeyConflict] = field(default_factory=list)
+    # What each element's last change replaced (None: an insert), should it turn out to have worked.
+    replaced: dict[int, KeyRecord | None] = field(default_factory=dict)
+
+    def claims(self) -> list[Claim]:
+        """The keys claimed so far."""
+        return [found for found in self.found.values() if isinstance(found, Claim)]
+
+
 class Outcome(StrEnum):
     """What became of a claimed key's publish."""
 
@@ -96,59 +114,80 @@ class IdempotencyLedger:
         """Claim each (key, fingerprint) for this request, or find its answer: all of them or none.
 
         KeyConflict names the first element whose key was used for another request, else the first
-        whose key is held by a request in progress; this request then holds no key.
-        StoreUnavailable when the store cannot be reached.
+        whose key is held by a request in progress; StoreUnavailable when the store cannot be
+        reached. Either way this request then holds no key.
         """
-        now = self._clock()
-        owner = secrets.token_hex(16)
-        found: dict[int, Claim | Replay] = {}
-        conflicts: list[KeyConflict] = []
-        # What each element's last attempt replaced (None: an insert), should it turn out to have worked.
-        attempted: dict[int, KeyRecord | None] = {}
+        attempt = _Attempt(wanted, secrets.token_hex(16), self._clock())
         todo = list(range(len(wanted)))
-        for _round in range(CLAIM_ROUNDS):
-            if not todo:
-                break
-            fresh = {index: self._fresh(wanted[index][1], owner, now) for index in todo}
-            attempted.update(dict.fromkeys(todo))
-            inserted = self._store.insert_new([(wanted[index][0], fresh[index]) for index in todo], now)
-            for index, done in zip(todo, inserted, strict=True):
-                if done:
-                    found[index] = Claim(wanted[index][0], fresh[index])
-            left = [index for index, done in zip(todo, inserted, strict=True) if not done]
-            records = self._store.read([wanted[index][0] for index in left])
-            todo = []
-            swaps: list[tuple[int, Swap]] = []
-            for index, record in zip(left, records, strict=True):
-                key, fingerprint = wanted[index]
-                if record is None:
-                    todo.append(index)  # gone since (expired, or let go): insert again
-                elif record.owner == owner:
-                    # Our own change, made though the store's answer was lost.
-                    found[index] = Claim(key, record, _live(attempted[index], now))
-                elif record.expires_at <= now:
-                    swaps.append((index, (key, record, fresh[index])))
-                elif record.fingerprint != fingerprint:
-                    conflicts.append(KeyConflict(index, in_use=False))
-                elif record.state is KeyState.DONE:
-                    found[index] = Replay(record.answer or "")
-                elif record.state is KeyState.PENDING and record.lease_until > now:
-                    conflicts.append(KeyConflict(index, in_use=True))
-                else:
-                    taken = replace(record, state=KeyState.PENDING, owner=owner, lease_until=now + self._hold)
-                    swaps.append((index, (key, record, taken)))
-            made = self._store.swap([swap for _index, swap in swaps])
-            for (index, (key, old, new)), done in zip(swaps, made, strict=True):
-                attempted[index] = old
-                if not done:
-                    todo.append(index)  # another request changed it first: look again
-                elif new is not None:
-                    found[index] = Claim(key, new, _live(old, now))
-        conflicts.extend(KeyConflict(index, in_use=True) for index in todo)
+        try:
+            for _round in range(CLAIM_ROUNDS):
+                if not todo:
+                    break
+                todo = self._claim_round(attempt, todo)
+        except StoreUnavailable:
+            self._back_out(attempt.claims())
+            raise
+        conflicts = attempt.conflicts + [KeyConflict(index, in_use=True) for index in todo]
         if conflicts:
-            self._back_out([claim for claim in found.values() if isinstance(claim, Claim)])
+            self._back_out(attempt.claims())
             raise min(conflicts, key=lambda conflict: (conflict.in_use, conflict.index))
-        return [found[index] for index in range(len(wanted))]
+        return [attempt.found[index] for index in range(len(wanted))]
+
+    def _claim_round(self, attempt: "_Attempt", todo: list[int]) -> list[int]:
+        """Insert `todo`'s keys afresh, then look at those taken and claim what may be; the elements
+        raced by another request, to try again."""
+        wanted, now = attempt.wanted, attempt.now
+        fresh = {index: self._fresh(wanted[index][1], attempt.owner, now) for index in todo}
+        attempt.replaced.update(dict.fromkeys(todo))
+        inserted = self._store.insert_new([(wanted[index][0], fresh[index]) for index in todo], now)
+        for index, done in zip(todo, inserted, strict=True):
+            if done:
+                attempt.found[index] = Claim(wanted[index][0], fresh[index])
+        taken = [index for index, done in zip(todo, inserted, strict=True) if not done]
+        again: list[int] = []
+        swaps: list[tuple[int, Swap]] = []
+        for index, record in zip(taken, self._store.read([wanted[index][0] for index in taken]), strict=True):
+            key = wanted[index][0]
+            if record is None:
+                again.append(index)  # gone since (expired, or let go): insert again
+            elif record.expires_at <= now and record.owner != attempt.owner:
+                swaps.append((index, (key, record, fresh[index])))
+            else:
+                found = self._found(attempt, index, record)
+                if isinstance(found, KeyRecord):
+                    swaps.append((index, (key, record, found)))
+                elif isinstance(found, KeyConflict):
+                    attempt.conflicts.append(found)
+                else:
+                    attempt.found[index] = found
+        made = self._store.swap([swap for _index, swap in swaps])
+        for (index, (key, old, new)), done in zip(swaps, made, strict=True):
+            attempt.replaced[index] = old
+            if not done:
+                again.append(index)  # another request changed it first: look again
+            elif new is not None:
+                attempt.found[index] = Claim(key, new, _live(old, now))
+        return again
+
+    def _found(
+        self, attempt: "_Attempt", index: int, record: KeyRecord
+    ) -> Claim | Replay | KeyConflict | KeyRecord:
+        """What element `index`'s live record means for this request: its own claim, an answer to
+        give again, a conflict, or the record to take the key over with."""
+        key, fingerprint = attempt.wanted[index]
+        if record.owner == attempt.owner:
+            # Our own change, made though the store's answer was lost.
+            return Claim(key, record, _live(attempt.replaced[index], attempt.now))
+        if record.fingerprint != fingerprint:
+            return KeyConflict(index, in_use=False)
+        if record.state is KeyState.DONE:
+            return Replay(record.answer or "")
+        if record.state is KeyState.PENDING and record.lease_until > attempt.now:
+            return KeyConflict(index, in_use=True)
+        # A 504, or a holder gone: publish again under the record's message_id.
+        return replace(
+            record, state=KeyState.PENDING, owner=attempt.owner, lease_until=attempt.now + self._hold
+        )
 
     def settle(self, outcomes: Sequence[tuple[Claim, Outcome, str | None]]) -> None:
         """Record what became of each claim's publish (with its answer when confirmed).
