@@ -11,13 +11,15 @@ from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
 
 from monty_common.broker import dead_letter_queue_of
-from support.broker_admin import delete_topology
+from support.broker_admin import delete_delay_queues, delete_topology
 from support.names import Names, unique_names
 from support.rabbit_node import RabbitNode
 from support.tokens import TestKeys
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+# Tests delay messages by a few seconds at most: the delay queues of up to this many are removed after.
+TEST_DELAYS_UP_TO = 10
 
 
 @pytest.fixture(scope="session")
@@ -28,9 +30,13 @@ def amqp_url() -> str:
 
 @pytest.fixture
 def names(amqp_url: str) -> Iterator[Names]:
-    """Unique names on the machine's broker, deleted after the test."""
+    """Unique names on the machine's broker, deleted after the test (with the delay queues of the
+    exchange's route and of the queue)."""
     created = unique_names()
     yield created
+    delete_delay_queues(
+        amqp_url, [(created.exchange, created.routing_key), ("", created.queue)], TEST_DELAYS_UP_TO
+    )
     delete_topology(amqp_url, created.exchange, [created.queue, dead_letter_queue_of(created.queue)])
 
 

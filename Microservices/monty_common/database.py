@@ -87,13 +87,14 @@ def make_engine(url: str, lock_wait: float = REQUEST_LOCK_WAIT) -> Engine:
     )
 
 
-def upgrade_schema(url: str, migrations: Path) -> None:
-    """Apply every Alembic migration in `migrations` to the database at `url`."""
+def upgrade_schema(url: str, migrations: Path, revision: str = "head") -> None:
+    """Apply the Alembic migrations in `migrations` to the database at `url`, up to `revision` (all
+    of them by default)."""
     keep_sqlite_private(url)
     config = Config()
     config.set_main_option("script_location", str(migrations))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
 class Database:

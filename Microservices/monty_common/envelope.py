@@ -16,6 +16,8 @@ from typing import Any, Protocol
 import pika
 from pika.delivery_mode import DeliveryMode
 
+from monty_common.user_headers import read_user_headers
+
 APP_ID = "montyexchange"
 JSON_MEDIA_TYPE = "application/json"
 FALLBACK_MEDIA_TYPE = "application/octet-stream"
@@ -23,8 +25,11 @@ FALLBACK_MEDIA_TYPE = "application/octet-stream"
 PUBLISHED_AT = "published_at"
 PRODUCER = "producer"  # the producer's user id (its token's sub)
 PRODUCER_NAME = "producer_name"
-# The gateway's HMAC over id, producer, time and body (monty_common/producer_stamp.py).
+# The gateway's HMAC over id, producer, time, client headers and body (monty_common/producer_stamp.py).
 PRODUCER_SIGNATURE = "producer_signature"
+# The headers the client attached, as one table {name: value} (monty_common/user_headers.py), so
+# they never collide with the gateway's own.
+USER_HEADERS = "user_headers"
 # Why a consumer gave a message up (set on the copy it dead-letters).
 DEAD_LETTER_REASON = "dead_letter_reason"
 # Deliveries of the earlier copies of a message the gateway republished after a failed attempt
@@ -46,9 +51,21 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def stamp(
-    producer: str, producer_name: str, published_at: datetime, message_id: str | None = None
+    producer: str,
+    producer_name: str,
+    published_at: datetime,
+    message_id: str | None = None,
+    user_headers: Mapping[str, str] | None = None,
 ) -> pika.BasicProperties:
-    """Properties of a persistent JSON message `producer` publishes, under a new message_id by default."""
+    """Properties of a persistent JSON message `producer` publishes, under a new message_id by default,
+    with the client's own headers (already checked) if any."""
+    headers: dict[str, Any] = {
+        PUBLISHED_AT: published_at.isoformat(timespec="milliseconds"),
+        PRODUCER: producer,
+        PRODUCER_NAME: producer_name,
+    }
+    if user_headers:
+        headers[USER_HEADERS] = dict(user_headers)
     return pika.BasicProperties(
         content_type=JSON_MEDIA_TYPE,
         delivery_mode=DeliveryMode.Persistent,
@@ -56,11 +73,7 @@ def stamp(
         timestamp=int(published_at.timestamp()),
         app_id=APP_ID,
         # Who sent it, for consumers and the archive (user_id would have to match the AMQP login).
-        headers={
-            PUBLISHED_AT: published_at.isoformat(timespec="milliseconds"),
-            PRODUCER: producer,
-            PRODUCER_NAME: producer_name,
-        },
+        headers=headers,
     )
 
 
@@ -118,6 +131,8 @@ class Envelope:
     producer_name: str | None
     # A well-formed media type, or application/octet-stream.
     content_type: str
+    # The client's own headers that keep the rules of monty_common/user_headers.py, sorted by name.
+    headers: dict[str, str]
 
     @classmethod
     def read(cls, properties: MessageProperties) -> "Envelope":
@@ -129,6 +144,7 @@ class Envelope:
             producer=text_value(headers.get(PRODUCER)),
             producer_name=text_value(headers.get(PRODUCER_NAME)),
             content_type=_media_type(properties.content_type),
+            headers=read_user_headers(headers.get(USER_HEADERS)),
         )
 
     @property

@@ -136,7 +136,31 @@ def test_one_message_with_its_body_embedded_verbatim(
         "published_at": "2026-01-01T00:03:00.000+00:00",
         "archived_at": "2026-01-01T01:00:00.000+00:00",
         "size_bytes": 40,
+        "headers": {},
     }
+
+
+def test_a_messages_headers_are_served_with_it(make_app: Callable[..., OpenAPI], test_keys: TestKeys) -> None:
+    """The client headers stored with a message come back from both routes."""
+    app = make_app()
+    headers = {"tenant": "acme", "trace-id": "t 1", "empty": ""}
+    record = ArchiveRecord(
+        message_id="with-headers",
+        body="{}",
+        producer="p1",
+        producer_verified=True,
+        routing_key="message",
+        published_at=START,
+        archived_at=START,
+        size_bytes=2,
+        headers=headers,
+    )
+    with app.app_context(), database.session() as session:
+        store_records(session, [record])
+    client = app.test_client()
+    auth = test_keys.bearer("reader", ["consumer"])
+    assert client.get("/Messages/with-headers", headers=auth).get_json()["headers"] == headers
+    assert client.get("/Messages", headers=auth).get_json()["items"][0]["headers"] == headers
 
 
 def test_unknown_message_is_a_404_problem(seeded: tuple[OpenAPI, list[str]], test_keys: TestKeys) -> None:

@@ -4,11 +4,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flask_openapi3.openapi import OpenAPI
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from archive_service import create_app
+from archive_service.models import ArchivedMessage
+from archive_service.schema import MIGRATIONS
 from archive_service.settings import ArchiveSettings
+from monty_common.database import upgrade_schema
 from monty_common.lifecycle import close_app
 from support.commands import run_command
 from support.file_modes import assert_private, modes, open_to_everyone
@@ -41,6 +45,7 @@ def test_migrations_build_the_schema_once(make_app: Callable[..., OpenAPI], data
         "body",
         "producer",
         "producer_verified",
+        "headers",
         "routing_key",
         "published_at",
         "archived_at",
@@ -49,7 +54,7 @@ def test_migrations_build_the_schema_once(make_app: Callable[..., OpenAPI], data
     assert indexes["ix_archived_messages_published_at_id"] == ["published_at", "id"]
     assert indexes["ix_archived_messages_producer_published_at"] == ["producer", "published_at"]
     assert unique == [["message_id"]]
-    assert version_list == ["0002"]
+    assert version_list == ["0003"]
 
 
 def test_the_factory_creates_no_tables(database_url: str, tmp_path: Path, test_keys: TestKeys) -> None:
@@ -91,3 +96,24 @@ def test_init_db_keeps_the_archive_private_in_an_open_data_dir(tmp_path: Path) -
     status, output = run_command("archive_service", "init-db", env)
     assert status == 0, output
     assert_private(data)
+
+
+def test_messages_archived_before_headers_existed_have_none(database_url: str) -> None:
+    """Migrating a database of the previous version gives its rows empty headers, kept as they were."""
+    upgrade_schema(database_url, MIGRATIONS, "0002")
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO archived_messages (message_id, body, producer, producer_verified, "
+                    "routing_key, published_at, archived_at, size_bytes) VALUES ('old', '{}', 'p', true, "
+                    "'message', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00', 2)"
+                )
+            )
+        upgrade_schema(database_url, MIGRATIONS)
+        with Session(engine) as session:
+            old = session.scalars(select(ArchivedMessage)).one()
+    finally:
+        engine.dispose()
+    assert (old.message_id, old.headers, old.producer_verified) == ("old", {}, True)

@@ -1,11 +1,13 @@
 """The archive worker against the real broker and databases: every message stored once, byte for byte."""
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pika
 import psycopg
+from flask_openapi3.openapi import OpenAPI
 
 from support.apps import exchange_app_builder
 from support.archive import (
@@ -298,6 +300,35 @@ def test_the_archive_records_whether_the_gateway_vouched_for_the_producer(
     wait_until(lambda: len(archived_rows(database_url)) == 2, 20, "both messages archived")
     verified = {row["message_id"]: bool(row["producer_verified"]) for row in archived_rows(database_url)}
     assert verified == {published["message_id"]: True, forged: False}
+
+
+def test_headers_published_through_the_exchange_are_archived_and_served(
+    start_worker: WorkerStarter,
+    make_app: Callable[..., OpenAPI],
+    database_url: str,
+    amqp_url: str,
+    names: Names,
+    test_keys: TestKeys,
+) -> None:
+    """A client's headers travel exchange -> archive queue -> database -> archive API unchanged, with
+    the producer (and so the headers) verified; a message without any has {}."""
+    start_worker(database_url)
+    builder = exchange_app_builder(amqp_url, names, test_keys.jwks_url)
+    try:
+        client = builder().test_client()
+        auth = test_keys.bearer("user-42", ["producer"])
+        sent = {"Monty-Header-Tenant": "acme", "Monty-Header-trace-id": "t 1 %"}
+        with_headers = client.post("/Message", json={"n": 1}, headers={**auth, **sent}).get_json()
+        without = client.post("/Message", json={"n": 2}, headers=auth).get_json()
+    finally:
+        builder.close_all()
+    wait_until(lambda: len(archived_rows(database_url)) == 2, 20, "both messages archived")
+    api = make_app().test_client()
+    reader = test_keys.bearer("reader", ["consumer"])
+    first = api.get(f"/Messages/{with_headers['message_id']}", headers=reader).get_json()
+    assert (first["headers"], first["producer_verified"]) == ({"tenant": "acme", "trace-id": "t 1 %"}, True)
+    second = api.get(f"/Messages/{without['message_id']}", headers=reader).get_json()
+    assert second["headers"] == {}
 
 
 def test_a_broker_host_that_does_not_resolve_yet_is_waited_for(

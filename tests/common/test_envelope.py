@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monty_common.envelope import FALLBACK_MEDIA_TYPE, TEXT_MAX, Envelope, stamp, text_value
+from monty_common.envelope import FALLBACK_MEDIA_TYPE, TEXT_MAX, USER_HEADERS, Envelope, stamp, text_value
+from monty_common.user_headers import MAX_HEADERS, MAX_TOTAL_LENGTH, name_fault, value_fault
 
 
 @dataclass
@@ -30,7 +31,25 @@ def test_what_the_gateway_stamps_reads_back_whole() -> None:
     assert envelope.published_at == moment.replace(microsecond=123000)
     assert (envelope.producer, envelope.producer_name) == ("user-1", "paula")
     assert envelope.is_json
+    assert envelope.headers == {}
     assert properties.delivery_mode == 2
+
+
+def test_the_clients_headers_are_stamped_in_one_table_and_read_back() -> None:
+    """A client's headers live in user_headers, apart from the gateway's own (even one named alike)."""
+    properties = stamp("user-1", "paula", datetime.now(UTC), user_headers={"producer": "me", "trace": "t 1"})
+    assert properties.headers[USER_HEADERS] == {"producer": "me", "trace": "t 1"}
+    assert properties.headers["producer"] == "user-1"
+    envelope = Envelope.read(properties)
+    assert envelope.headers == {"producer": "me", "trace": "t 1"}
+    assert envelope.producer == "user-1"
+
+
+def test_a_foreign_user_headers_table_is_read_tolerantly() -> None:
+    """Entries another AMQP client set that break the rules are dropped, the rest kept."""
+    table = {"ok": "yes", "x-death": "reserved", "UPPER": "no", "n": 7, "b": b"ascii"}
+    assert Envelope.read(Properties(headers={USER_HEADERS: table})).headers == {"b": "ascii", "ok": "yes"}
+    assert Envelope.read(Properties(headers={USER_HEADERS: "not a table"})).headers == {}
 
 
 @pytest.mark.parametrize(
@@ -112,6 +131,14 @@ _ANY_VALUE = st.one_of(
     st.booleans(),
     st.lists(st.text(max_size=5), max_size=3),
 )
+# What another client may put in user_headers: names good and bad, values of every kind, too many.
+_ANY_TABLE = st.dictionaries(
+    st.one_of(st.from_regex(r"[a-z0-9][a-z0-9-]{0,70}", fullmatch=True), st.text(max_size=70)),
+    st.one_of(
+        _ANY_VALUE, st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=300)
+    ),
+    max_size=40,
+)
 _TIME_TEXT = st.one_of(
     st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat()),
     st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026-13-01T00:00:00"]),
@@ -126,8 +153,8 @@ _TIME_TEXT = st.one_of(
     headers=st.one_of(
         _ANY_VALUE,
         st.dictionaries(
-            st.sampled_from(["published_at", "producer", "producer_name", "other"]),
-            st.one_of(_ANY_VALUE, _TIME_TEXT),
+            st.sampled_from(["published_at", "producer", "producer_name", "other", USER_HEADERS]),
+            st.one_of(_ANY_VALUE, _TIME_TEXT, _ANY_TABLE),
         ),
     ),
 )
@@ -135,7 +162,8 @@ def test_any_properties_read_without_error_into_safe_values(
     content_type: Any, message_id: Any, timestamp: Any, headers: Any
 ) -> None:
     """Whatever another AMQP client sets, reading its envelope never raises, text values hold no
-    control characters, the media type no line break, and a time is a UTC instant."""
+    control characters, the media type no line break, a time is a UTC instant, and the client's
+    headers keep every rule a publish through the gateway keeps."""
     envelope = Envelope.read(Properties(content_type, message_id, timestamp, headers))
     for text in (envelope.message_id, envelope.producer, envelope.producer_name):
         assert text is None or 0 < len(text) <= TEXT_MAX
@@ -144,3 +172,8 @@ def test_any_properties_read_without_error_into_safe_values(
     assert "\n" not in envelope.content_type
     assert envelope.content_type.isascii()
     assert envelope.published_at is None or envelope.published_at.utcoffset() == timedelta(0)
+    assert len(envelope.headers) <= MAX_HEADERS
+    assert sum(len(name) + len(value) for name, value in envelope.headers.items()) <= MAX_TOTAL_LENGTH
+    for name, value in envelope.headers.items():
+        assert name_fault(name) is None
+        assert value_fault(value) is None

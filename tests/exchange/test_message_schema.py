@@ -289,15 +289,21 @@ def test_document_resolves_refs_of_a_schema_with_a_urn_id(
     assert not validator.is_valid([1, "two"])
 
 
-def test_422_is_documented_only_with_a_schema(client: FlaskClient, schema_client: FlaskClient) -> None:
-    """Without a schema the body is any JSON and no 422 exists; with one, 422 is a problem+json answer."""
+def test_a_schema_violation_is_documented_only_with_a_schema(
+    client: FlaskClient, schema_client: FlaskClient
+) -> None:
+    """Without a schema the body is any JSON and the 422 answer (for headers and delays) says nothing
+    of a schema; with one, the 422 problem+json answer names it too."""
     plain = _document(client)
     post = plain["paths"]["/Message"]["post"]
-    assert "422" not in post["responses"]
+    assert "message schema" not in post["responses"]["422"]["description"]
     assert post["requestBody"]["content"]["application/json"]["schema"] == {}
     assert "MessageBody" not in plain.get("components", {}).get("schemas", {})
-    answer = _document(schema_client)["paths"]["/Message"]["post"]["responses"]["422"]
-    assert PROBLEM_MEDIA_TYPE in answer["content"]
+    for path in ("/Message", "/Messages"):
+        answer = _document(schema_client)["paths"][path]["post"]["responses"]["422"]
+        assert PROBLEM_MEDIA_TYPE in answer["content"]
+        assert "message schema" in answer["description"]
+        assert "Monty-Header-" in answer["description"]
 
 
 def _invalid_schema_files(folder: Path, served_json: str) -> dict[str, tuple[Path, str]]:

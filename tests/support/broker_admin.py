@@ -8,6 +8,8 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import ChannelClosedByBroker
 
+from monty_common.broker.delays import DelayQueue
+
 
 @contextmanager
 def admin_channel(amqp_url: str) -> Iterator[BlockingChannel]:
@@ -63,6 +65,15 @@ def delete_topology(amqp_url: str, exchange: str, queues: list[str]) -> None:
         for queue in queues:
             channel.queue_delete(queue=queue)
         channel.exchange_delete(exchange=exchange)
+
+
+def delete_delay_queues(amqp_url: str, targets: list[tuple[str, str]], up_to: int) -> None:
+    """Remove the delay queues of each (exchange, routing key) for delays of 1 to `up_to` seconds
+    (deleting a queue that does not exist is no error)."""
+    with admin_channel(amqp_url) as channel:
+        for exchange, routing_key in targets:
+            for seconds in range(1, up_to + 1):
+                channel.queue_delete(queue=DelayQueue(exchange, routing_key, seconds).name)
 
 
 def message_ids(amqp_url: str, queue: str) -> list[str | None]:

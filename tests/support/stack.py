@@ -8,14 +8,18 @@ from pathlib import Path
 
 import requests
 
+from exchange_service.settings import ExchangeSettings
 from support.archive import ArchiveNames, start_archive_worker
-from support.broker_admin import delete_topology, publish_json
+from support.broker_admin import delete_delay_queues, delete_topology, publish_json
 from support.identity import ADMIN, ADMIN_PASSWORD, Identity
 from support.names import Names, unique_names
 from support.paths import REPO_ROOT
 from support.polling import wait_until
 from support.ports import free_port
 from support.processes import ServiceProcess, start_service, stop_all
+
+# The exchanges' MONTY_MAX_DELAY: every delay queue a client could make them declare.
+DEFAULT_MAX_DELAY: int = ExchangeSettings.model_fields["max_delay"].default
 
 
 @dataclass
@@ -149,5 +153,7 @@ def running_stack(
         yield Stack(services, names, secret)
     finally:
         stop_all(started)
+        # Clients (the contract fuzzer) may have delayed messages by any number of seconds allowed.
+        delete_delay_queues(amqp_url, [(names.exchange, names.routing_key)], DEFAULT_MAX_DELAY)
         delete_topology(amqp_url, names.exchange, [names.queue, archive_names.queue])
         delete_topology(amqp_url, archive_names.dead_letter_exchange, [archive_names.dead_letter_queue])

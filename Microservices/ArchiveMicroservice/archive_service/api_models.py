@@ -74,6 +74,10 @@ class MessageOut(BaseModel):
     published_at: str = Field(description="When the gateway published it (ISO 8601, UTC).")
     archived_at: str = Field(description="When the archive stored it (ISO 8601, UTC).")
     size_bytes: int = Field(description="Size of the body in bytes.")
+    headers: dict[str, str] = Field(
+        description="The headers its producer attached on publish (Monty-Header-<name>), by lower-case "
+        "name; covered by producer_verified."
+    )
 
 
 class MessagePageOut(BaseModel):

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from monty_common.column_types import UTCDateTime
@@ -36,6 +36,8 @@ class ArchivedMessage(Base):
     producer: Mapped[str | None] = mapped_column(String(PRODUCER_MAX))
     # Whether the gateway's signed stamp vouched for `producer` (monty_common/producer_stamp.py).
     producer_verified: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The headers the producer attached, {name: value} (monty_common/user_headers.py); signed with it.
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, server_default=text("'{}'"))
     routing_key: Mapped[str] = mapped_column(String(ROUTING_KEY_MAX))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
     archived_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, Text, and_, cast, func, or_, select
 
 from archive_service.cursors import Cursor, Order
 from archive_service.extensions import database
@@ -21,7 +21,7 @@ class ListFilter:
     producer: str | None = None
 
 
-# What an item adds to a page besides its body: its metadata as JSON, at most.
+# What an item adds to a page besides its body and headers: its other metadata as JSON, at most.
 ITEM_OVERHEAD_BYTES = 1024
 
 
@@ -53,7 +53,9 @@ def list_messages(selection: ListFilter, limit: int, cursor: Cursor | None, max_
     of large messages never holds more than its budget in memory.
     """
     at, row_id = ArchivedMessage.published_at, ArchivedMessage.id
-    query = select(row_id, ArchivedMessage.size_bytes)
+    # A body's size, and its headers' as stored (JSON text; served alike, give or take spaces).
+    size = ArchivedMessage.size_bytes + func.length(cast(ArchivedMessage.headers, Text))
+    query = select(row_id, size)
     if selection.order == "newest":
         query = query.order_by(at.desc(), row_id.desc())
     else:

@@ -1,6 +1,6 @@
 """Turning a delivered message into the row the archive keeps, or refusing it as poison."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ class ArchiveRecord:
     published_at: datetime
     archived_at: datetime
     size_bytes: int
+    headers: dict[str, str] = field(default_factory=dict)
 
     def as_row(self) -> dict[str, Any]:
         """The record as insert values (its fields are the table's column names)."""
@@ -65,4 +66,5 @@ def record_of(
         published_at=envelope.published_at or archived_at,
         archived_at=archived_at,
         size_bytes=len(body),
+        headers=envelope.headers,
     )

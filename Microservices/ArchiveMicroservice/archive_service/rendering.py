@@ -20,6 +20,7 @@ def _metadata(message: ArchivedMessage) -> dict[str, Any]:
         "published_at": message.published_at.isoformat(timespec="milliseconds"),
         "archived_at": message.archived_at.isoformat(timespec="milliseconds"),
         "size_bytes": message.size_bytes,
+        "headers": message.headers,
     }
 
 

@@ -15,6 +15,7 @@ from exchange_service.extensions import (
 from exchange_service.lease_routes import leases_api
 from exchange_service.message_schema import load_message_schema
 from exchange_service.message_schema_doc import document_message_schema
+from exchange_service.publish_options import document_max_delay
 from exchange_service.queue_doc import document_queue_settings
 from exchange_service.receipts import ReceiptSigner
 from exchange_service.routes import api, document_replays
@@ -76,6 +77,7 @@ def register_blueprints(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
     """Mount the API and the health endpoints (ready once both broker links are)."""
     app.register_api(api)
     app.add_doc_hook(document_replays)
+    app.add_doc_hook(document_max_delay(settings.max_delay))
     app.register_api(leases_api)
     app.add_doc_hook(document_queue_settings(settings))
     app.register_api(health_blueprint(lambda: broker.get().readiness(settings.broker_timeout)))

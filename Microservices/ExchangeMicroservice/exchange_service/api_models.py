@@ -16,6 +16,9 @@ class Published(BaseModel):
     published_at: str = Field(description="When the gateway published it (ISO 8601, UTC).")
     exchange: str
     routing_key: str
+    deliver_at: str | None = Field(
+        None, description="With a delay: when the message reaches the queue (ISO 8601, UTC), not before."
+    )
 
 
 class PublishResult(BaseModel):
@@ -24,6 +27,7 @@ class PublishResult(BaseModel):
     message_id: str = Field(description="The message's id (for 504: the one to look for downstream).")
     status: int = Field(description="200 confirmed; 503 not stored (retrying is safe); 504 outcome unknown.")
     published_at: str | None = Field(None, description="With 200: when the gateway published it.")
+    deliver_at: str | None = Field(None, description="With 200 and a delay: when it reaches the queue.")
     type: str | None = Field(None, description="Otherwise: the problem type, as a single publish answers it.")
     title: str | None = None
     detail: str | None = None
@@ -66,6 +70,17 @@ class PublishHeaders(ParameterModel):
     )
 
 
+class PublishQuery(ParameterModel):
+    """When the message should reach the queue."""
+
+    delay: int = Field(
+        0,
+        ge=0,
+        description="Seconds before the message reaches the queue (0, the default: at once), up to "
+        "MONTY_MAX_DELAY (900 by default); until then no consumer, nor the archive, sees it.",
+    )
+
+
 class ConsumeQuery(ParameterModel):
     """How long to wait for a message when the queue is empty."""
 
@@ -96,6 +111,9 @@ class TakenMessage(BaseModel):
         "false for messages published past the gateway, whatever their producer header says."
     )
     content_type: str
+    headers: dict[str, str] = Field(
+        description="The headers its producer attached (Monty-Header-<name> on publish), by lower-case name."
+    )
     body: Any = Field(None, description="A JSON message's body, embedded byte for byte as published.")
     body_base64: str | None = Field(None, description="Any other message's body, in base64.")
 
@@ -152,8 +170,10 @@ def _integral(value: Any) -> Any:
 
 # An integer in a strict body: 5 or 5.0, never true or "5".
 JsonInt = Annotated[int, BeforeValidator(_integral)]
+# Longest receipt: its fields are AMQP short strings (255 bytes at most each) and a user id.
+RECEIPT_MAX = 4096
 Receipts = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=1000)]], Field(min_length=1, max_length=100)
+    list[Annotated[str, Field(min_length=1, max_length=RECEIPT_MAX)]], Field(min_length=1, max_length=100)
 ]
 
 

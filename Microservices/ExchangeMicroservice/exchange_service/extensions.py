@@ -81,7 +81,9 @@ def new_broker_links(settings: ExchangeSettings) -> BrokerLinks:
         settings.exchange, settings.queue, settings.routing_key, dead_letter_queue_of(settings.queue)
     )
     publisher = ConfirmedPublisher(settings, topology, SERVICE_NAME)
-    policy = LeasePolicy(settings.max_deliveries_of(settings.queue), settings.max_lease_seconds)
+    policy = LeasePolicy(
+        settings.max_deliveries_of(settings.queue), settings.max_lease_seconds, settings.max_leased_bytes
+    )
     return BrokerLinks(
         publisher=publisher,
         getter=MessageGetter(settings, topology, SERVICE_NAME),

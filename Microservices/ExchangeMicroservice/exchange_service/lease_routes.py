@@ -24,6 +24,7 @@ from exchange_service.settings import ExchangeSettings
 from exchange_service.waiting import client_still_there, take_waiting
 from monty_common.auth import current_principal, guard
 from monty_common.broker import Abandoned, BrokerUnavailable
+from monty_common.broker.lease_budget import LeaseCapacityExceeded
 from monty_common.broker.problems import broker_problem
 from monty_common.openapi_app import problem_doc as problem
 from monty_common.problems import ProblemError
@@ -113,15 +114,6 @@ def receive(path: QueuePath, query: ReceiveQuery) -> Response:
     if visibility > settings.max_visibility:
         raise _too_long("visibility", visibility, settings.max_visibility)
     holder = broker.get().leases
-    room = settings.max_leased_bytes - holder.held_bytes
-    if room <= 0:
-        raise ProblemError(
-            429,
-            "too-many-leased",
-            "Too Many Leased Bytes",
-            "This server process holds as many leased bytes as it may; ack or nack some, or retry later.",
-            {"Retry-After": str(settings.retry_after)},
-        )
     owner = current_principal().subject
     still_wanted = client_still_there(request.environ) if query.wait > 0 else None
     try:
@@ -131,13 +123,21 @@ def receive(path: QueuePath, query: ReceiveQuery) -> Response:
                 seconds,
                 visibility,
                 owner,
-                max_bytes=min(room, settings.max_consume_batch_bytes),
+                max_bytes=settings.max_consume_batch_bytes,
                 still_wanted=still_wanted,
             ),
             query.wait,
         )
     except BrokerUnavailable as error:
         raise broker_problem(error, settings.retry_after) from error
+    except LeaseCapacityExceeded:
+        raise ProblemError(
+            429,
+            "too-many-leased",
+            "Too Many Leased Bytes",
+            "This server process holds as many leased bytes as it may; ack or nack some, or retry later.",
+            {"Retry-After": str(settings.retry_after)},
+        ) from None
     except Abandoned:
         raise ProblemError(
             499,

@@ -137,7 +137,7 @@ def document_message_schema(document: JsonSchema) -> Callable[[dict[str, Any]], 
             f" The body must match the message schema ({COMPONENT_NAME}); otherwise the answer is 422."
         )
         responses = operation.setdefault("responses", {})
-        responses["422"] = SCHEMA_VIOLATION_DOC
+        responses["422"] = _with_schema_violation(responses.get("422"))
         operation["responses"] = dict(sorted(responses.items()))
         batch = spec["paths"].get("/Messages", {}).get("post")
         if batch is not None:
@@ -146,7 +146,14 @@ def document_message_schema(document: JsonSchema) -> Callable[[dict[str, Any]], 
                 f" Every message must match the message schema ({COMPONENT_NAME}); otherwise the whole "
                 "batch is answered 422, naming /<index>/<location>, and nothing is published."
             )
-            batch["responses"]["422"] = SCHEMA_VIOLATION_DOC
+            batch["responses"]["422"] = _with_schema_violation(batch["responses"].get("422"))
             batch["responses"] = dict(sorted(batch["responses"].items()))
 
     return show
+
+
+def _with_schema_violation(answer: dict[str, Any] | None) -> dict[str, Any]:
+    """The 422 answer of a publish route, saying that a body failing the schema is one too."""
+    if answer is None:
+        return SCHEMA_VIOLATION_DOC
+    return {**answer, "description": f"{SCHEMA_VIOLATION_DOC['description']} Or: {answer['description']}"}

@@ -2,12 +2,13 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pika
 
 from exchange_service.extensions import producer_stamp
+from exchange_service.publish_options import HEADER_PREFIX, PublishOptions
 from monty_common.auth import Principal
 from monty_common.broker import ConfirmedPublisher, Delivery, MessageGetter
 from monty_common.envelope import Envelope, stamp
@@ -19,27 +20,43 @@ class PublishedMessage:
 
     message_id: str
     published_at: datetime
+    # With a delay: when the message reaches the queue.
+    deliver_at: datetime | None = None
 
 
 def _stamped(
-    producer: Principal, published_at: datetime, body: bytes, message_id: str | None = None
+    producer: Principal,
+    published_at: datetime,
+    body: bytes,
+    options: PublishOptions,
+    message_id: str | None = None,
 ) -> pika.BasicProperties:
     """The envelope of a message `producer` publishes through the gateway (under `message_id`, or a
-    new one), its producer signed."""
-    properties = stamp(producer.subject, producer.username, published_at, message_id)
+    new one), its producer and headers signed."""
+    properties = stamp(producer.subject, producer.username, published_at, message_id, options.headers)
     producer_stamp.get().sign(properties, body)
     return properties
 
 
+def _deliver_at(published_at: datetime, options: PublishOptions) -> datetime | None:
+    """When a delayed message reaches the queue (None when it is not delayed)."""
+    return published_at + timedelta(seconds=options.delay) if options.delay else None
+
+
 def publish_confirmed(
-    publisher: ConfirmedPublisher, body: bytes, producer: Principal, message_id: str | None = None
+    publisher: ConfirmedPublisher,
+    body: bytes,
+    producer: Principal,
+    options: PublishOptions | None = None,
+    message_id: str | None = None,
 ) -> PublishedMessage:
-    """Publish `body` as a persistent JSON message stamped with its producer (under `message_id`, or a
-    new one); return once confirmed."""
+    """Publish `body` as a persistent JSON message stamped with its producer (and the client's headers,
+    after its delay), under `message_id` or a new one; return once confirmed."""
+    options = options or PublishOptions()
     published_at = datetime.now(UTC)
-    properties = _stamped(producer, published_at, body, message_id)
-    publisher.publish(body, properties)
-    return PublishedMessage(str(properties.message_id), published_at)
+    properties = _stamped(producer, published_at, body, options, message_id)
+    publisher.publish(body, properties, delay=options.delay)
+    return PublishedMessage(str(properties.message_id), published_at, _deliver_at(published_at, options))
 
 
 @dataclass(frozen=True)
@@ -54,19 +71,22 @@ def publish_batch(
     publisher: ConfirmedPublisher,
     bodies: list[bytes],
     producer: Principal,
+    options: PublishOptions | None = None,
     message_ids: list[str] | None = None,
 ) -> list[BatchOutcome]:
-    """Publish every body as its own message (under the matching message_id, or new ones), all in
-    flight together; one outcome per body, in order."""
+    """Publish every body as its own message (each with the same headers and delay, under the matching
+    message_id or new ones), all in flight together; one outcome per body, in order."""
+    options = options or PublishOptions()
     published_at = datetime.now(UTC)
+    deliver_at = _deliver_at(published_at, options)
     ids: list[str | None] = list(message_ids) if message_ids is not None else [None] * len(bodies)
     messages = [
-        (body, _stamped(producer, published_at, body, message_id))
+        (body, _stamped(producer, published_at, body, options, message_id))
         for body, message_id in zip(bodies, ids, strict=True)
     ]
-    errors = publisher.publish_many(messages)
+    errors = publisher.publish_many(messages, delay=options.delay)
     return [
-        BatchOutcome(PublishedMessage(str(properties.message_id), published_at), error)
+        BatchOutcome(PublishedMessage(str(properties.message_id), published_at, deliver_at), error)
         for (_body, properties), error in zip(messages, errors, strict=True)
     ]
 
@@ -113,6 +133,8 @@ def message_headers(delivery: Delivery) -> dict[str, str]:
     ):
         if value is not None:
             headers[name] = header_value(value)
+    for name, value in envelope.headers.items():
+        headers[HEADER_PREFIX + name] = header_value(value)
     verified = producer_stamp.get().verified(delivery, delivery.body)
     headers["Monty-Producer-Verified"] = "true" if verified else "false"
     return headers

@@ -46,6 +46,7 @@ class ReceiptSigner:
         payload = json.dumps(
             [_VERSION, receipt.queue, receipt.ref.holder, receipt.ref.tag, receipt.owner, receipt.message_id],
             separators=(",", ":"),
+            ensure_ascii=False,  # UTF-8: a non-ASCII id costs its bytes, not six per character
         ).encode()
         return f"{_encode(payload)}.{_encode(self._mac(payload))}"
 

@@ -21,6 +21,8 @@ def publish_result(outcome: BatchOutcome, retry_after: int) -> dict[str, Any]:
     if error is None:
         result["status"] = 200
         result["published_at"] = iso_time(outcome.message.published_at)
+        if outcome.message.deliver_at is not None:
+            result["deliver_at"] = iso_time(outcome.message.deliver_at)
         return result
     if not isinstance(error, BrokerUnavailable | PublishRejected):
         error = BrokerUnavailable(str(error))
@@ -52,6 +54,7 @@ def delivery_json(
         "producer_name": envelope.producer_name,
         "producer_verified": stamp.verified(delivery, delivery.body),
         "content_type": envelope.content_type,
+        "headers": envelope.headers,
     }
     head = json.dumps(meta)
     if envelope.is_json:

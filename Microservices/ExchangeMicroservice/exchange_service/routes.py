@@ -13,6 +13,7 @@ from exchange_service.api_models import (
     ConsumeQuery,
     Published,
     PublishHeaders,
+    PublishQuery,
     TakenBatch,
 )
 from exchange_service.extensions import broker, idempotency_keys, message_schema, producer_stamp
@@ -26,10 +27,18 @@ from exchange_service.idempotency import (
 from exchange_service.json_batch import BatchLimits, read_json_batch
 from exchange_service.json_body import read_json_body, read_json_value
 from exchange_service.messaging import (
+    iso_time,
     message_headers,
     publish_batch,
     publish_confirmed,
     take_messages,
+)
+from exchange_service.publish_options import (
+    DELAY_DOC,
+    HEADER_PREFIX,
+    HEADERS_DOC,
+    PublishOptions,
+    publish_options,
 )
 from exchange_service.rendering import batch_json, publish_result
 from exchange_service.settings import ExchangeSettings
@@ -62,6 +71,11 @@ UNAVAILABLE = problem(
 )
 
 
+INVALID_OPTIONS = problem(
+    f"A {HEADER_PREFIX}<name> header breaks a rule (invalid_params names each one and why), or the "
+    "delay is longer than MONTY_MAX_DELAY. Nothing was published."
+)
+
 KEY_CONFLICT = problem(
     "The Idempotency-Key was first used for a different request (idempotency-key-reused: use a new "
     "key), or its first request is still in progress (idempotency-key-in-use: ask again after "
@@ -89,6 +103,11 @@ TOO_MANY_WAITING = problem(
 )
 
 
+def _options(query: PublishQuery, settings: ExchangeSettings) -> PublishOptions:
+    """The headers and delay the request asks for; 422 if they break a rule."""
+    return publish_options(request.headers.items(), query.delay, settings.max_delay)
+
+
 def _read_message(settings: ExchangeSettings) -> bytes:
     """The request's JSON body, checked against the message schema when one is set."""
     schema = message_schema.get()
@@ -104,10 +123,10 @@ def _read_message(settings: ExchangeSettings) -> bytes:
     summary="Publish any JSON value",
     description=(
         "Publishes the body's exact bytes as a persistent message to the exchange with the routing key. "
-        "Answers 200 only after the broker has confirmed the message. With an Idempotency-Key, a retry "
-        "of the request (same key, body, query and Monty-* headers) is answered the first 200 again, "
-        f"with {REPLAYED_HEADER}: true, instead of publishing twice; after a 503 it publishes anew, "
-        "after a 504 it publishes again under the same message_id."
+        f"Answers 200 only after the broker has confirmed the message. {HEADERS_DOC} {DELAY_DOC} "
+        "With an Idempotency-Key, a retry of the request (same key, body, query and Monty-* headers) "
+        f"is answered the first 200 again, with {REPLAYED_HEADER}: true, instead of publishing twice; "
+        "after a 503 it publishes anew, after a 504 it publishes again under the same message_id."
     ),
     responses={
         200: Published,
@@ -119,6 +138,7 @@ def _read_message(settings: ExchangeSettings) -> bytes:
         ),
         409: KEY_CONFLICT,
         413: problem("The body is larger than the configured limit (MONTY_MAX_BODY_BYTES)."),
+        422: INVALID_OPTIONS,
         503: problem(UNAVAILABLE["description"] + KEY_STORE_UNAVAILABLE, True),
         504: problem(
             "The message was sent but not confirmed in time: it may or may not be stored. "
@@ -133,20 +153,21 @@ def _read_message(settings: ExchangeSettings) -> bytes:
     security=[{"bearer": []}],
 )
 @guard("producer")
-def post_message(header: PublishHeaders) -> tuple[dict[str, Any], int, dict[str, str]]:
+def post_message(query: PublishQuery, header: PublishHeaders) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Publish the body and answer with its message_id once the broker has confirmed it."""
     settings = current_settings(ExchangeSettings)
+    options = _options(query, settings)
     body = _read_message(settings)
 
     def publish(message_id: str | None) -> dict[str, Any]:
-        message = publish_confirmed(broker.get().publisher, body, current_principal(), message_id)
-        published_at = message.published_at.isoformat(timespec="milliseconds")
+        message = publish_confirmed(broker.get().publisher, body, current_principal(), options, message_id)
         return Published(
             message_id=message.message_id,
-            published_at=published_at,
+            published_at=message.published_at.isoformat(timespec="milliseconds"),
             exchange=settings.exchange,
             routing_key=settings.routing_key,
-        ).model_dump()
+            deliver_at=iso_time(message.deliver_at),
+        ).model_dump(exclude_none=True)
 
     try:
         if header.idempotency_key is None:
@@ -181,8 +202,14 @@ def post_message(header: PublishHeaders) -> tuple[dict[str, Any], int, dict[str,
                 "Monty-Producer": header("The producer's user id (the token's sub)."),
                 "Monty-Producer-Name": header("The producer's username."),
                 "Monty-Producer-Verified": header(
-                    "'true' when the gateway authenticated the producer (its signed stamp holds); "
-                    "'false' for a message published past the gateway, whatever its producer header says."
+                    "'true' when the gateway authenticated the producer (its signed stamp, which covers "
+                    "the headers below, holds); 'false' for a message published past the gateway, "
+                    "whatever its producer header says."
+                ),
+                f"{HEADER_PREFIX}{{name}}": header(
+                    f"One per header its producer attached ({HEADER_PREFIX}<name> on publish), the name in "
+                    "lower case; the value percent-encoded as the other Monty-* values (%, spaces and "
+                    "anything but visible ASCII as %XX)."
                 ),
                 "X-Content-Type-Options": header("Always 'nosniff': the body is served as its own type."),
                 "Content-Security-Policy": header(
@@ -273,10 +300,11 @@ def consume_batch(query: BatchConsumeQuery) -> Response:
         "200 when the broker confirmed every message; 207 when some were not, each result giving its "
         "status (503: not stored, safe to retry; 504: outcome unknown) and problem type. A malformed "
         "or too large batch is refused whole (400/413) and nothing is published; if no message could "
-        "be stored, the answer is 503 and retrying the whole batch is safe. An Idempotency-Key applies "
-        "to each element (key and index): a retry of the same batch answers the confirmed elements "
-        "again (replayed: true) and publishes only the others (after a 504 under the same message_id); "
-        "a batch whose elements, length, query or Monty-* headers differ is refused whole (409)."
+        "be stored, the answer is 503 and retrying the whole batch is safe. "
+        f"{HEADERS_DOC} {DELAY_DOC} An Idempotency-Key applies to each element (key and index): a "
+        "retry of the same batch answers the confirmed elements again (replayed: true) and publishes "
+        "only the others (after a 504 under the same message_id); a batch whose elements, length, "
+        "query or Monty-* headers differ is refused whole (409)."
     ),
     responses={
         200: BatchPublished,
@@ -289,6 +317,7 @@ def consume_batch(query: BatchConsumeQuery) -> Response:
         403: FORBIDDEN,
         409: problem(KEY_CONFLICT["description"] + " The problem's index names the element.", True),
         413: problem("The body, or one message, is over its limit, or the batch holds too many messages."),
+        422: INVALID_OPTIONS,
         503: problem(UNAVAILABLE["description"] + KEY_STORE_UNAVAILABLE, True),
     },
     openapi_extensions={
@@ -300,9 +329,10 @@ def consume_batch(query: BatchConsumeQuery) -> Response:
     security=[{"bearer": []}],
 )
 @guard("producer")
-def post_messages(header: PublishHeaders) -> Response:
+def post_messages(query: PublishQuery, header: PublishHeaders) -> Response:
     """Publish every message of the batch and answer each one's outcome."""
     settings = current_settings(ExchangeSettings)
+    options = _options(query, settings)
     limits = BatchLimits(
         settings.max_batch_bytes,
         settings.max_batch_messages,
@@ -318,7 +348,7 @@ def post_messages(header: PublishHeaders) -> Response:
     result_of = partial(publish_result, retry_after=settings.retry_after)
     try:
         if header.idempotency_key is None:
-            outcomes = publish_batch(publisher, bodies, principal)
+            outcomes = publish_batch(publisher, bodies, principal, options)
             results = [result_of(outcome) for outcome in outcomes]
         else:
             keyed = KeyedRequest.of(request, header.idempotency_key, principal.subject)
@@ -326,7 +356,7 @@ def post_messages(header: PublishHeaders) -> Response:
                 idempotency_keys.get(),
                 keyed,
                 bodies,
-                lambda sent, message_ids: publish_batch(publisher, sent, principal, message_ids),
+                lambda sent, message_ids: publish_batch(publisher, sent, principal, options, message_ids),
                 result_of,
                 settings.retry_after,
             )

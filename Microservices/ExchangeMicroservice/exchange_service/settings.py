@@ -34,6 +34,12 @@ class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
         ge=1,
         description="GET /Consume/batch ends once its bodies pass this many bytes (one message at least).",
     )
+    max_delay: int = Field(
+        900,
+        ge=0,
+        le=86400,
+        description="Longest delay, in seconds, a publish may ask for (?delay=); 0 turns delays off.",
+    )
     max_deliveries: int = Field(
         5,
         ge=1,

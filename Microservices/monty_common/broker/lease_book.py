@@ -12,6 +12,10 @@ from typing import Any
 from monty_common.broker.takes import Delivery
 from monty_common.broker.timers import Timer
 
+# Bytes a lease is counted for beside its body (its properties, timer and bookkeeping), so that
+# leases of tiny messages are bounded too.
+LEASE_OVERHEAD = 1024
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -53,8 +57,8 @@ class Lease:
     size: int = field(init=False)
 
     def __post_init__(self) -> None:
-        """Remember its size, for the holder's byte budget."""
-        self.size = len(self.delivery.body)
+        """Remember its size, for the holder's byte budget: its body and what holding it costs."""
+        self.size = len(self.delivery.body) + LEASE_OVERHEAD
 
 
 class LeaseBook:

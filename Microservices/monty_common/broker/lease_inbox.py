@@ -5,6 +5,9 @@ The queue is server-named, exclusive and auto-deleted: it lives exactly as long 
 connection, as do the leases (the broker requeues a closed channel's unacked messages). So a
 request for a holder that has died, or reconnected since, finds no queue: published mandatory, it
 comes back (basic.return), and its leases are known to be gone.
+
+Requests and answers are small JSON documents with a version, so processes of different releases
+can tell what they cannot read.
 """
 
 import json
@@ -12,12 +15,12 @@ import logging
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pika
 
-from monty_common.broker.errors import OutcomeUnknown
+from monty_common.broker.errors import BrokerUnavailable, OutcomeUnknown
 from monty_common.broker.jobs import fail, settle
 from monty_common.broker.lease_book import Outcome
 from monty_common.broker.timers import Timer
@@ -26,11 +29,39 @@ log = logging.getLogger(__name__)
 
 REQUEST = "monty.lease.request"
 REPLY = "monty.lease.reply"
+VERSION = 1
 
-# Answers a request: called on the I/O thread with the channel to reply on and one outcome per item.
-Reply = Callable[[Any, list[Outcome]], None]
-# Serves a request from another process: (channel, request, reply).
-RequestHandler = Callable[[Any, dict[str, Any], Reply], None]
+
+@dataclass(frozen=True)
+class Request:
+    """What to do (an op's name) to which of a holder's leases, for which user."""
+
+    op: str
+    holder: str
+    owner: str
+    tags: list[int]
+    params: dict[str, Any]
+
+    def encode(self) -> bytes:
+        """The request as sent."""
+        return json.dumps({"v": VERSION, **asdict(self)}).encode()
+
+    @classmethod
+    def decode(cls, body: bytes) -> "Request":
+        """A request as received (ValueError if it is not one this version reads)."""
+        fields = json.loads(body)
+        if not isinstance(fields, dict) or fields.pop("v", None) != VERSION:
+            raise ValueError("not a lease request of this version")
+        try:
+            return cls(**fields)
+        except TypeError as error:
+            raise ValueError(str(error)) from None
+
+
+# Answers a request with one outcome per lease it named; safe to call from any thread.
+Reply = Callable[[list[Outcome]], None]
+# Serves a request from another process (I/O thread): (channel, request, reply).
+RequestHandler = Callable[[Any, Request, Reply], None]
 
 
 class Inbox:
@@ -66,17 +97,18 @@ class Inbox:
         done()
 
     def forward(
-        self, channel: Any, holder: str, request: dict[str, Any], future: "Future[Any]", timeout: float
+        self, channel: Any, request: Request, future: "Future[list[Outcome] | None]", timeout: float
     ) -> None:
-        """Send `request` to `holder`'s queue; `future` gets its outcomes, or None if no such holder."""
-        if self.name is None or not future.set_running_or_notify_cancel():
+        """Send `request` to its holder's queue; `future` gets the outcomes, or None if no such holder."""
+        if self.name is None:
+            fail(future, BrokerUnavailable("this process's inbox is not open"))
             return
         correlation_id = uuid.uuid4().hex
         self._pending[correlation_id] = future
         # Forget it if no answer ever comes (the request thread has answered 504 by then).
         Timer(channel.connection.ioloop, timeout + 1.0, lambda: self._forget(correlation_id))
         properties = pika.BasicProperties(type=REQUEST, reply_to=self.name, correlation_id=correlation_id)
-        channel.basic_publish("", holder, json.dumps(request).encode(), properties, mandatory=True)
+        channel.basic_publish("", request.holder, request.encode(), properties, mandatory=True)
 
     def _forget(self, correlation_id: str) -> None:
         """Stop waiting for an answer to the request."""
@@ -95,20 +127,25 @@ class Inbox:
             future = self._pending.pop(properties.correlation_id, None)
             if future is not None:
                 try:
-                    settle(future, [Outcome(**item) for item in json.loads(body)])
+                    settle(future, _decode_outcomes(body))
                 except (ValueError, TypeError) as error:
                     fail(future, OutcomeUnknown(f"unreadable answer from the lease's holder ({error})"))
         elif properties.type == REQUEST and properties.reply_to:
             try:
-                request = json.loads(body)
-            except ValueError:
-                log.warning("unreadable lease request", extra={"from": properties.reply_to})
+                request = Request.decode(body)
+            except ValueError as error:
+                log.warning(
+                    "unreadable lease request", extra={"from": properties.reply_to, "error": str(error)}
+                )
                 return
-            self._on_request(
-                channel,
-                request,
-                lambda ch, outcomes: _reply(ch, properties.reply_to, properties.correlation_id, outcomes),
-            )
+            loop = channel.connection.ioloop
+
+            def reply(outcomes: list[Outcome]) -> None:
+                loop.add_callback_threadsafe(
+                    lambda: _reply(channel, properties.reply_to, properties.correlation_id, outcomes)
+                )
+
+            self._on_request(channel, request, reply)
 
     def lost(self, reason: str) -> None:
         """The queue is gone: requests still unanswered may or may not have been carried out."""
@@ -118,7 +155,17 @@ class Inbox:
         self._pending.clear()
 
 
+def _decode_outcomes(body: bytes) -> list[Outcome]:
+    """The outcomes an answer holds (ValueError or TypeError if it is not one this version reads)."""
+    answer = json.loads(body)
+    if not isinstance(answer, dict) or answer.get("v") != VERSION:
+        raise ValueError("not a lease answer of this version")
+    return [Outcome(**item) for item in answer["outcomes"]]
+
+
 def _reply(channel: Any, to: str, correlation_id: str, outcomes: list[Outcome]) -> None:
-    """Answer a request (not mandatory: a requester that has gone needs no answer)."""
-    body = json.dumps([asdict(outcome) for outcome in outcomes]).encode()
+    """Answer a request (not mandatory: a requester that has gone needs no answer) (I/O thread)."""
+    if not channel.is_open:
+        return  # the requester's timeout answers for us
+    body = json.dumps({"v": VERSION, "outcomes": [asdict(outcome) for outcome in outcomes]}).encode()
     channel.basic_publish("", to, body, pika.BasicProperties(type=REPLY, correlation_id=correlation_id))

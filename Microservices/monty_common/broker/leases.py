@@ -6,11 +6,18 @@ acknowledges it; a release (nack, or the lease expiring) publishes a copy carryi
 count and last error back to the queue (or, after max_deliveries, to the dead-letter queue),
 confirmed, and only then acknowledges the original. Requests for a lease held by another process
 go to that process's inbox (lease_inbox.py) over the broker.
+
+Every request names the holder it is meant for, and the I/O thread checks it against its current
+inbox: delivery tags start again at 1 on each channel, so a request made before a reconnect must
+not settle what the new channel holds under the same tag.
 """
 
+import enum
 import logging
+import os
 import threading
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,8 +30,9 @@ from monty_common.broker.errors import BrokerUnavailable, OutcomeUnknown, Publis
 from monty_common.broker.getter import MessageGetter
 from monty_common.broker.jobs import settle
 from monty_common.broker.lease_book import DONE, GONE, Lease, LeaseBook, Outcome
+from monty_common.broker.lease_budget import LeaseBudget
 from monty_common.broker.lease_copies import delivery_count, released_copy
-from monty_common.broker.lease_inbox import Inbox, Reply
+from monty_common.broker.lease_inbox import Inbox, Request
 from monty_common.broker.publisher import ConfirmedPublisher, Route
 from monty_common.broker.takes import Delivery
 from monty_common.broker.topology import Topology, dead_letter_queue_of
@@ -34,14 +42,33 @@ log = logging.getLogger(__name__)
 
 # Threads publishing the copies of released leases (expiries, and releases asked of this process).
 RELEASE_THREADS = 4
+# Every holder of this process, so a forked child can start its own release threads.
+_HOLDERS: "weakref.WeakSet[LeaseHolder]" = weakref.WeakSet()
+
+NOT_COPIED = Outcome(
+    503,
+    "broker-unavailable",
+    "The broker did not take the message's copy: it was put back as it was, without this delivery "
+    "counted or its error kept.",
+)
+
+
+class Op(enum.StrEnum):
+    """What a request does to the leases it names."""
+
+    ACK = "ack"
+    EXTEND = "extend"
+    RELEASE = "release"
 
 
 @dataclass(frozen=True)
 class LeasePolicy:
-    """How long leases may last and how often a message is delivered before it is dead-lettered."""
+    """How long leases last, how often a message is delivered before it is dead-lettered, and how
+    many bytes of leased messages one process holds."""
 
     max_deliveries: int
     max_lifetime: float
+    max_leased_bytes: int
 
 
 @dataclass(frozen=True)
@@ -62,11 +89,19 @@ class Leased:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """Where and when a receive's leases began, as the I/O thread started their timers."""
+
+    holder: str
+    began: float
+
+
 class LeaseHolder:
     """Leases messages of the topology's queue on a link of its own, and settles leases by receipt.
 
     Request threads call `receive`, `ack`, `release` and `extend`; the book and the inbox live on
-    the link's I/O thread.
+    the link's I/O thread; copies of released messages are published on release threads.
     """
 
     def __init__(
@@ -82,19 +117,21 @@ class LeaseHolder:
         self._policy = policy
         self._publisher = publisher
         self._book = LeaseBook(policy.max_lifetime)
+        self._budget = LeaseBudget(policy.max_leased_bytes, lambda: self._book.held_bytes)
         self._inbox = Inbox(self._on_request)
         self._getter = MessageGetter(settings, topology, service, "leases", companion=self)
         self.link = self._getter.link
-        self._lock = threading.Lock()  # guards _releases
-        self._releases: ThreadPoolExecutor | None = None
+        self._start_release_threads()
+        _HOLDERS.add(self)
+
+    def _start_release_threads(self) -> None:
+        """A pool of release threads (its threads start on first use, so after the server forks)."""
+        self._releases = ThreadPoolExecutor(RELEASE_THREADS, thread_name_prefix="lease-release")
 
     def close(self) -> None:
         """Close the link for good (its leases go back to the queue) and stop releasing."""
         self.link.close()
-        with self._lock:
-            releases, self._releases = self._releases, None
-        if releases is not None:
-            releases.shutdown(wait=False, cancel_futures=True)
+        self._releases.shutdown(wait=False, cancel_futures=True)
 
     @property
     def waiting(self) -> int:
@@ -103,7 +140,7 @@ class LeaseHolder:
 
     @property
     def held_bytes(self) -> int:
-        """Bytes of the messages this process holds under lease (a gauge)."""
+        """Bytes this process holds under lease, bodies and per-lease overhead (a gauge)."""
         return self._book.held_bytes
 
     # --- request threads ---------------------------------------------------------------------------
@@ -114,91 +151,91 @@ class LeaseHolder:
         wait: float,
         visibility: float,
         owner: str,
-        max_bytes: int | None = None,
+        max_bytes: int,
         still_wanted: Callable[[], bool] | None = None,
     ) -> list[Leased]:
         """Lease up to `limit` messages to `owner` for `visibility` seconds, waiting up to `wait`
-        seconds for the first; messages delivered too often go to the dead-letter queue instead."""
-        # Where and when the leases began, noted by the I/O thread as it starts their timers.
-        held: list[tuple[str, float]] = []
+        seconds for the first, ending once their bodies pass `max_bytes` or the process's lease
+        budget (LeaseCapacityExceeded when that is spent); messages delivered too often go to the
+        dead-letter queue instead."""
+        kept: list[_Kept] = []
 
         def keep(channel: Any, deliveries: list[Delivery]) -> None:
-            held.append((self._inbox.name or "", time.time()))
+            kept.append(_Kept(self._inbox.name or "", time.time()))
             self._keep(channel, deliveries, owner, visibility)
 
-        deliveries = self._getter.take(limit, wait, max_bytes=max_bytes, still_wanted=still_wanted, keep=keep)
+        granted = self._budget.grant(max_bytes)
+        try:
+            deliveries = self._getter.take(
+                limit, wait, max_bytes=granted, still_wanted=still_wanted, keep=keep
+            )
+        finally:
+            self._budget.give_back(granted)
         if not deliveries:
             return []
-        holder, began = held[0]
-        expires_at = datetime.fromtimestamp(began + visibility, UTC)
-        return [
-            Leased(delivery, count, LeaseRef(holder, delivery.delivery_tag), expires_at)
-            for delivery, count in ((delivery, delivery_count(delivery)) for delivery in deliveries)
-            if count <= self._policy.max_deliveries
-        ]
+        expires_at = datetime.fromtimestamp(kept[0].began + visibility, UTC)
+        leased = []
+        for delivery in deliveries:
+            count = delivery_count(delivery)
+            if count <= self._policy.max_deliveries:
+                leased.append(
+                    Leased(delivery, count, LeaseRef(kept[0].holder, delivery.delivery_tag), expires_at)
+                )
+        return leased
 
     def ack(self, refs: list[LeaseRef], owner: str) -> list[Outcome]:
         """Acknowledge the leased messages: they are done with."""
-        return self._settle("ack", refs, owner, {})
+        return self._settle(Op.ACK, refs, owner, {})
 
     def extend(self, refs: list[LeaseRef], owner: str, visibility: float) -> list[Outcome]:
         """Let the leases expire `visibility` seconds from now."""
-        return self._settle("extend", refs, owner, {"visibility": visibility})
+        return self._settle(Op.EXTEND, refs, owner, {"visibility": visibility})
 
     def release(
         self, refs: list[LeaseRef], owner: str, delay: int = 0, error: str | None = None
     ) -> list[Outcome]:
         """Give the messages back as a failed delivery, visible again after `delay` seconds, with `error`."""
-        return self._settle("release", refs, owner, {"delay": delay, "error": error})
+        return self._settle(Op.RELEASE, refs, owner, {"delay": delay, "error": error})
 
-    def _settle(self, op: str, refs: list[LeaseRef], owner: str, params: dict[str, Any]) -> list[Outcome]:
-        """Settle each lease, here or by asking its holder; one outcome per ref, in order."""
+    def _settle(self, op: Op, refs: list[LeaseRef], owner: str, params: dict[str, Any]) -> list[Outcome]:
+        """Settle each lease, here or by asking its holder, every holder at once; one outcome per ref.
+
+        Once started, a request is carried out whether or not this thread waits for its answer: a
+        holder answering too late makes its receipts 504 (outcome unknown), never undone.
+        """
         deadline = time.monotonic() + self.link.settings.broker_timeout
-        self.link.wait_ready(deadline)
         by_holder: dict[str, list[int]] = defaultdict(list)
         for number, ref in enumerate(refs):
             by_holder[ref.holder].append(number)
+        requests = [
+            Request(op, holder, owner, [refs[number].tag for number in numbers], params)
+            for holder, numbers in by_holder.items()
+        ]
+        timeout = max(0.0, deadline - time.monotonic())
+
+        def start(channel: Any, started: "Future[list[Future[list[Outcome] | None]]]") -> None:
+            if not started.set_running_or_notify_cancel():
+                return  # given up before anything was asked
+            answers: list[Future[list[Outcome] | None]] = []
+            for request in requests:
+                answer: Future[list[Outcome] | None] = Future()
+                if request.holder == self._inbox.name:  # checked again where it is carried out
+                    self._carry_out(channel, request, answer)
+                else:
+                    self._inbox.forward(channel, request, answer, timeout)
+                answers.append(answer)
+            settle(started, answers)
+
         outcomes: list[Outcome] = [GONE] * len(refs)
-        for holder, numbers in by_holder.items():
-            request = {"op": op, "owner": owner, "tags": [refs[number].tag for number in numbers], **params}
-            for number, outcome in zip(numbers, self._settle_at(holder, request, deadline), strict=True):
+        try:
+            answers = self.link.call(start, timeout)
+        except BrokerUnavailable as error:
+            unknown = isinstance(error, OutcomeUnknown)
+            return [_unanswered(error, unknown)] * len(refs)
+        for numbers, answer in zip(by_holder.values(), answers, strict=True):
+            for number, outcome in zip(numbers, _answer(answer, len(numbers), deadline), strict=True):
                 outcomes[number] = outcome
         return outcomes
-
-    def _settle_at(self, holder: str, request: dict[str, Any], deadline: float) -> list[Outcome]:
-        """Carry out `request` for `holder`'s leases: here if this process holds them, else there."""
-        count = len(request["tags"])
-        timeout = max(0.0, deadline - time.monotonic())
-        try:
-            if holder == self._inbox.name:
-                return self._settle_here(request, timeout)
-            answer: list[Outcome] | None = self.link.call(
-                lambda channel, future: self._inbox.forward(channel, holder, request, future, timeout),
-                timeout,
-            )
-        except OutcomeUnknown as error:
-            return [
-                Outcome(504, "lease-outcome-unknown", f"The lease's holder did not answer in time ({error}).")
-            ] * count
-        except BrokerUnavailable as error:
-            return [
-                Outcome(503, "broker-unavailable", f"The lease's holder cannot be reached ({error}).")
-            ] * count
-        if answer is None or len(answer) != count:
-            return [GONE] * count  # no such holder any more: its leases went back to the queue
-        return answer
-
-    def _settle_here(self, request: dict[str, Any], timeout: float) -> list[Outcome]:
-        """Carry out a request for this process's own leases (request thread)."""
-        if request["op"] != "release":
-            outcomes: list[Outcome] = self.link.call(
-                lambda channel, future: settle(future, self._serve(channel, request)), timeout
-            )
-            return outcomes
-        claimed: list[Lease | Outcome] = self.link.call(
-            lambda channel, future: settle(future, self._claim(request)), timeout
-        )
-        return [self._release(item, request) if isinstance(item, Lease) else item for item in claimed]
 
     # --- the I/O thread ----------------------------------------------------------------------------
 
@@ -223,73 +260,111 @@ class LeaseHolder:
 
     def _expired(self, lease: Lease) -> None:
         """A lease's time is up: release the message in the background."""
-        self._submit(lambda: self._release(lease, {"delay": 0, "error": None}))
+        self._releases.submit(_logged(lambda: self._release(lease, 0, None)))
 
-    def _serve(self, channel: Any, request: dict[str, Any]) -> list[Outcome]:
-        """Acks and extensions, carried out at once."""
-        owner, tags = request["owner"], request["tags"]
-        if request["op"] == "ack":
-            return [self._book.ack(channel, tag, owner) for tag in tags]
-        visibility = float(request["visibility"])
-        return [self._book.extend(channel.connection.ioloop, tag, owner, visibility) for tag in tags]
+    def _on_request(self, channel: Any, request: Request, reply: Callable[[list[Outcome]], None]) -> None:
+        """Carry out a request from another process and answer it once done."""
+        answer: Future[list[Outcome] | None] = Future()
+        answer.add_done_callback(lambda done: reply(done.result() or [GONE] * len(request.tags)))
+        self._carry_out(channel, request, answer)
 
-    def _claim(self, request: dict[str, Any]) -> list[Lease | Outcome]:
-        """Claim the leases a release names."""
-        return [self._book.begin_release(tag, request["owner"]) for tag in request["tags"]]
+    def _carry_out(self, channel: Any, request: Request, answer: "Future[list[Outcome] | None]") -> None:
+        """Do what `request` asks of this process's leases; `answer` gets the outcomes.
 
-    def _on_request(self, channel: Any, request: dict[str, Any], reply: Reply) -> None:
-        """Serve a request from another process: at once, or (releases) after publishing the copies."""
-        if request.get("op") != "release":
-            reply(channel, self._serve(channel, request))
+        Acks are answered once the broker has answered a call made after them on the channel, so it
+        has read them; releases once their copies are stored.
+        """
+        if request.holder != self._inbox.name:
+            settle(answer, None)  # meant for this process before a reconnect: those leases are gone
             return
-        claimed = self._claim(request)
+        op = Op(request.op)
+        if op is Op.ACK:
+            outcomes = [self._book.ack(channel, tag, request.owner) for tag in request.tags]
+            channel.basic_qos(prefetch_count=1, callback=lambda _frame: settle(answer, outcomes))
+        elif op is Op.EXTEND:
+            visibility = float(request.params["visibility"])
+            loop = channel.connection.ioloop
+            settle(answer, [self._book.extend(loop, tag, request.owner, visibility) for tag in request.tags])
+        else:
+            claimed = [self._book.begin_release(tag, request.owner) for tag in request.tags]
+            self._release_all(claimed, request.params, answer)
 
-        def release_and_reply() -> None:
-            outcomes = [self._release(item, request) if isinstance(item, Lease) else item for item in claimed]
+    def _release_all(
+        self, claimed: list[Lease | Outcome], params: dict[str, Any], answer: "Future[list[Outcome] | None]"
+    ) -> None:
+        """Release the claimed leases on release threads; `answer` gets every outcome once all are done."""
+        delay, error = int(params.get("delay") or 0), params.get("error")
+        results: list[Future[Outcome]] = []
+        for item in claimed:
+            result: Future[Outcome] = Future()
+            if isinstance(item, Lease):
+                result = self._releases.submit(self._release, item, delay, error)
+            else:
+                settle(result, item)
+            results.append(result)
+        _when_all_done(results, lambda outcomes: settle(answer, outcomes))
 
-            def send(channel: Any, future: "Future[None]") -> None:
-                reply(channel, outcomes)
-                settle(future, None)
+    # --- releasing (a release thread) -------------------------------------------------------------
 
-            with suppress(BrokerUnavailable):  # if it fails, the requester's timeout answers for us
-                self.link.call(send)
-
-        self._submit(release_and_reply)
-
-    # --- releasing (a request thread or a release thread) ------------------------------------------
-
-    def _submit(self, task: Callable[[], object]) -> None:
-        """Run `task` on a release thread (started on first use: after the server forks)."""
-        with self._lock:
-            if self._releases is None:
-                self._releases = ThreadPoolExecutor(RELEASE_THREADS, thread_name_prefix="lease-release")
-            releases = self._releases
-        releases.submit(_logged(task))
-
-    def _release(self, lease: Lease, request: dict[str, Any]) -> Outcome:
+    def _release(self, lease: Lease, delay: int, error: str | None) -> Outcome:
         """Publish the message's copy (back to its queue, or dead-lettered), then ack the original.
 
         If the copy cannot be stored the original is put back as it is, so nothing is ever lost;
-        only its delivery count and error are.
+        only this delivery's count and error are.
         """
         dead = lease.delivery_count >= self._policy.max_deliveries
-        body, properties = released_copy(lease, self.queue, request.get("error"), dead)
+        body, properties = released_copy(lease, self.queue, error, dead)
         route = Route.to_queue(dead_letter_queue_of(self.queue) if dead else self.queue)
         try:
-            self._publisher.publish(body, properties, route=route)
+            self._publisher.publish(body, properties, route=route, delay=0 if dead else delay)
             copied = True
-        except (BrokerUnavailable, PublishRejected) as error:
-            log.warning("released message not copied; putting it back", extra={"error": str(error)})
+        except (BrokerUnavailable, PublishRejected) as problem:
+            log.warning("released message not copied; putting it back", extra={"error": str(problem)})
             copied = False
 
-        # If the channel is gone, the broker has put the original back already.
         def finish(channel: Any, future: "Future[None]") -> None:
             self._book.finish(channel, lease, copied)
             settle(future, None)
 
-        with suppress(BrokerUnavailable):
+        with suppress(BrokerUnavailable):  # if the channel is gone, the broker has put the original back
             self.link.call(finish)
-        return DONE
+        return DONE if copied else NOT_COPIED
+
+
+def _when_all_done(results: "list[Future[Outcome]]", then: Callable[[list[Outcome]], None]) -> None:
+    """Call `then` with every result, on whichever thread finishes the last one."""
+    lock = threading.Lock()
+    left = [len(results)]
+
+    def one_done(_result: "Future[Outcome]") -> None:
+        with lock:
+            left[0] -= 1
+            last = left[0] == 0
+        if last:
+            then([result.result() if result.exception() is None else NOT_COPIED for result in results])
+
+    for result in results:
+        result.add_done_callback(one_done)
+
+
+def _answer(answer: "Future[list[Outcome] | None]", count: int, deadline: float) -> list[Outcome]:
+    """One holder's outcomes, waiting for them until `deadline`."""
+    try:
+        outcomes = answer.result(timeout=max(0.0, deadline - time.monotonic()))
+    except TimeoutError:
+        return [_unanswered(OutcomeUnknown("the lease's holder did not answer in time"), True)] * count
+    except BrokerUnavailable as error:
+        return [_unanswered(error, isinstance(error, OutcomeUnknown))] * count
+    if outcomes is None or len(outcomes) != count:
+        return [GONE] * count  # no such holder any more: its leases went back to the queue
+    return outcomes
+
+
+def _unanswered(error: BrokerUnavailable, unknown: bool) -> Outcome:
+    """A receipt's outcome when its holder could not be asked (503) or did not answer (504)."""
+    if unknown:
+        return Outcome(504, "lease-outcome-unknown", f"The lease's holder did not answer in time ({error}).")
+    return Outcome(503, "broker-unavailable", f"The lease's holder cannot be reached ({error}).")
 
 
 def _logged(task: Callable[[], object]) -> Callable[[], None]:
@@ -302,3 +377,12 @@ def _logged(task: Callable[[], object]) -> Callable[[], None]:
             log.exception("lease release failed")
 
     return run
+
+
+def _new_release_threads_in_child() -> None:
+    """In a forked child: the parent's release threads do not exist here."""
+    for holder in list(_HOLDERS):
+        holder._start_release_threads()
+
+
+os.register_at_fork(after_in_child=_new_release_threads_in_child)

@@ -11,6 +11,7 @@ import pika
 from pika.spec import Basic
 
 from monty_common.broker.confirms import ConfirmTracker
+from monty_common.broker.delays import DelayDeclarations, DelayQueue, is_delay_queue
 from monty_common.broker.errors import BrokerUnavailable, OutcomeUnknown, PublishRejected
 from monty_common.broker.jobs import SETTLE_GRACE, fail, settle
 from monty_common.broker.link import AmqpLink
@@ -34,6 +35,16 @@ class Route:
         return cls("", queue)
 
 
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    """A message on its way: where to, after how many seconds, and the future its confirm settles."""
+
+    message: Message
+    future: "Future[None]"
+    route: Route | None
+    delay: int
+
+
 class ConfirmedPublisher:
     """Publishes to the topology's exchange and returns only once the broker has confirmed.
 
@@ -47,7 +58,8 @@ class ConfirmedPublisher:
         self.link = AmqpLink(settings, topology, self, "publisher", service)
         self._confirms = ConfirmTracker()
         # While the topology is declared again after a return: the publishes that wait for it.
-        self._held: list[tuple[Message, Future[None], Route | None]] | None = None
+        self._held: list[_Outgoing] | None = None
+        self._delays: DelayDeclarations[_Outgoing] = DelayDeclarations()
 
     def close(self) -> None:
         """Close the link for good."""
@@ -66,9 +78,14 @@ class ConfirmedPublisher:
         properties: pika.BasicProperties,
         timeout: float | None = None,
         route: Route | None = None,
+        delay: int = 0,
     ) -> None:
         """Publish `body` persistently routed by the topology's key (or along `route`); return when
         the broker confirms it.
+
+        With `delay` seconds, the message waits that long in the route's delay queue (declared
+        first) and only then reaches its route (monty_common/broker/delays.py); the confirm says
+        the delay queue holds it.
 
         Raises PublishRejected when the broker nacks the message or no queue takes it, and
         BrokerUnavailable when the message was not sent (broker down or blocking publishers). When
@@ -77,15 +94,23 @@ class ConfirmedPublisher:
         """
         try:
             self.link.call(
-                lambda channel, future: self._send(channel, (body, properties), future, route), timeout
+                lambda channel, future: self._send(
+                    channel, _Outgoing((body, properties), future, route, delay)
+                ),
+                timeout,
             )
         except OutcomeUnknown as error:
             raise OutcomeUnknown(str(error), properties.message_id) from None
 
     def publish_many(
-        self, messages: list[Message], timeout: float | None = None, route: Route | None = None
+        self,
+        messages: list[Message],
+        timeout: float | None = None,
+        route: Route | None = None,
+        delay: int = 0,
     ) -> list[BaseException | None]:
-        """Publish every message at once and wait for their confirms together; one outcome each.
+        """Publish every message at once (each delayed `delay` seconds, as `publish` does) and wait
+        for their confirms together; one outcome each.
 
         An outcome is None when the broker confirmed the message, or the error `publish` would
         have raised for it alone. Raises BrokerUnavailable, with nothing sent, when the messages
@@ -98,7 +123,7 @@ class ConfirmedPublisher:
             # Once running, the request can no longer give up and report the batch as not sent.
             if sent.set_running_or_notify_cancel():
                 for message, future in zip(messages, futures, strict=True):
-                    self._send(channel, message, future, route)
+                    self._send(channel, _Outgoing(message, future, route, delay))
                 settle(sent, None)
 
         # Once sending has started, each message's own future says what became of it.
@@ -115,8 +140,11 @@ class ConfirmedPublisher:
         """Put a new channel in confirm mode and watch for returned (unroutable) messages."""
         self._confirms = ConfirmTracker()
         self._held = None
+        self._delays = DelayDeclarations()
         channel.add_on_return_callback(
-            lambda _ch, _method, properties, body: self._on_return(channel, properties.message_id, body)
+            lambda _ch, method, properties, body: self._on_return(
+                channel, method, properties.message_id, body
+            )
         )
         channel.confirm_delivery(self._on_confirm, callback=lambda _frame: done())
         QueueWatch(
@@ -126,28 +154,40 @@ class ConfirmedPublisher:
             lambda: self._redeclare(channel),
         )
 
-    def _send(
-        self, channel: Any, message: Message, future: "Future[None]", route: Route | None = None
-    ) -> None:
-        """Publish one message and remember it until its confirm arrives."""
+    def _send(self, channel: Any, out: _Outgoing) -> None:
+        """Publish one message and remember it until its confirm arrives (a delayed one once its
+        delay queue is declared)."""
+        to = out.route or Route(self.topology.exchange, self.topology.routing_key)
+        delay_queue = DelayQueue(to.exchange, to.routing_key, out.delay) if out.delay > 0 else None
         if self.link.is_blocked:
-            fail(future, BrokerUnavailable("the broker is blocking publishers (resource alarm)"))
+            fail(out.future, BrokerUnavailable("the broker is blocking publishers (resource alarm)"))
         elif self._held is not None:
-            self._held.append((message, future, route))
-        elif future.set_running_or_notify_cancel():  # else its request has given up: not sent
-            body, properties = message
-            to = route or Route(self.topology.exchange, self.topology.routing_key)
+            self._held.append(out)
+        elif delay_queue is not None and not self._delays.ready(delay_queue):
+            self._delays.declare_then(channel, delay_queue, out, lambda outs: self._send_all(channel, outs))
+        elif out.future.set_running_or_notify_cancel():  # else its request has given up: not sent
+            if delay_queue is not None:
+                to = Route.to_queue(delay_queue.name)
+            body, properties = out.message
             channel.basic_publish(to.exchange, to.routing_key, body, properties, mandatory=True)
-            self._confirms.sent(future, properties.message_id, body)
+            self._confirms.sent(out.future, properties.message_id, body)
 
-    def _on_return(self, channel: Any, message_id: str | None, body: bytes) -> None:
+    def _send_all(self, channel: Any, outs: list[_Outgoing]) -> None:
+        """Send messages that waited (for the topology, or a delay queue), in order."""
+        for out in outs:
+            self._send(channel, out)
+
+    def _on_return(self, channel: Any, method: Any, message_id: str | None, body: bytes) -> None:
         """An unroutable message came back: its queue or binding was removed behind our back.
 
         Declare the topology again, holding new publishes meanwhile, so the messages after this
-        one are routed.
+        one are routed; a delay queue is declared again before its next message.
         """
         self._confirms.returned(message_id, body)
-        self._redeclare(channel)
+        if is_delay_queue(method.exchange, method.routing_key):
+            self._delays.forget(method.routing_key)
+        else:
+            self._redeclare(channel)
 
     def _redeclare(self, channel: Any) -> None:
         """Declare the topology again (once at a time), holding new publishes until it is back."""
@@ -158,8 +198,7 @@ class ConfirmedPublisher:
     def _on_redeclared(self, channel: Any) -> None:
         """The topology is back: send what was held meanwhile."""
         held, self._held = self._held or [], None
-        for message, future, route in held:
-            self._send(channel, message, future, route)
+        self._send_all(channel, held)
 
     def _on_confirm(self, frame: Any) -> None:
         """Settle the messages an ack or nack covers."""
@@ -169,8 +208,8 @@ class ConfirmedPublisher:
     def lost(self, reason: str) -> None:
         """Sent messages without a confirm may or may not be stored; held ones were never sent."""
         self._confirms.lost(reason)
-        for _message, future, _route in self._held or []:
-            fail(future, BrokerUnavailable(reason))
+        for out in [*(self._held or []), *self._delays.abandon()]:
+            fail(out.future, BrokerUnavailable(reason))
         self._held = None
 
 
