@@ -309,11 +309,12 @@ def test_headers_published_through_the_exchange_are_archived_and_served(
     amqp_url: str,
     names: Names,
     test_keys: TestKeys,
+    tmp_path: Path,
 ) -> None:
     """A client's headers travel exchange -> archive queue -> database -> archive API unchanged, with
     the producer (and so the headers) verified; a message without any has {}."""
     start_worker(database_url)
-    builder = exchange_app_builder(amqp_url, names, test_keys.jwks_url)
+    builder = exchange_app_builder(amqp_url, names, test_keys.jwks_url, tmp_path / "exchange")
     try:
         client = builder().test_client()
         auth = test_keys.bearer("user-42", ["producer"])
