@@ -6,15 +6,21 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ack_tally import AckTally
+
+# The script of receive+ack loads, after the lines lua_script writes for the load's settings.
+RECEIVE_ACK_SCRIPT = Path(__file__).with_name("receive_ack.lua")
+
 
 @dataclass(frozen=True)
 class HttpLoad:
-    """The one request wrk sends over and over."""
+    """The one request wrk sends over and over, or with ack_path, a receive whose receipts are acked."""
 
     url: str
     method: str = "GET"
     body: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    ack_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class WrkReport:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    acks: AckTally | None = None  # receive+ack loads only
 
 
 def _lua_string(text: str) -> str:
@@ -39,12 +46,17 @@ def _lua_string(text: str) -> str:
 
 
 def lua_script(load: HttpLoad) -> str:
-    """The wrk script setting method, body and headers (wrk takes the path from the URL)."""
+    """The wrk script setting method, body and headers (wrk takes the path from the URL).
+
+    A receive+ack load then names its ack path and goes on with receive_ack.lua.
+    """
     lines = [f"wrk.method = {_lua_string(load.method)}"]
     if load.body is not None:
         lines.append(f"wrk.body = {_lua_string(load.body)}")
     # The spaces keep "[[" from opening a long string where an index was meant.
     lines += [f"wrk.headers[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in load.headers.items()]
+    if load.ack_path is not None:
+        lines += [f"ack_path = {_lua_string(load.ack_path)}", RECEIVE_ACK_SCRIPT.read_text()]
     return "\n".join(lines) + "\n"
 
 
@@ -76,6 +88,7 @@ def parse_report(output: str) -> WrkReport:
         p99_ms=_millis(_find(r"^\s+99%\s+(\S+)", output)),
         non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
         socket_errors=sum(int(n) for n in socket_errors.groups()) if socket_errors else 0,
+        acks=AckTally.parse(output),
     )
 
 

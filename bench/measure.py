@@ -4,6 +4,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ack_tally import AckTally
 from bench_queue import BenchQueue
 from cpu import own_cpu_seconds, tree_cpu_seconds
 from loads import HttpLoad, run_wrk
@@ -23,6 +24,8 @@ class Measurement:
 
     messages are counted from the queue's depth before and after, so an empty-queue answer or a
     refused publish never counts as a message. CPU per message is per request for the no-op app.
+    released counts, for receive+ack, the leased messages the load left unacked when it stopped:
+    they are back in the queue, uncounted, before the depth after is read.
     """
 
     scenario: str
@@ -42,6 +45,7 @@ class Measurement:
     server_cpu_s_per_msg: float | None = None
     broker_cpu_s_per_msg: float | None = None
     ran_dry: bool = False
+    released: int | None = None
     skipped: str | None = None
 
 
@@ -63,6 +67,7 @@ class Meter:
 
     queue: BenchQueue
     broker_pid: int | None
+    visibility: float  # seconds the receives of receive+ack loads lease their messages for
 
     def _settled_depth(self) -> int:
         """The queue's depth once it has stopped changing (or after SETTLE_LIMIT_SECONDS)."""
@@ -75,6 +80,21 @@ class Meter:
             if depth == previous:
                 break
         return depth
+
+    def _leases_back(self, acks: AckTally, depth_before: int, since: float) -> int:
+        """The depth once the leases a receive+ack load left behind have run out and come back.
+
+        When wrk stops, receipts still wait for their ack and receives' answers go unread; their
+        leases began before `since` (when the queue stopped changing) and end `visibility` seconds
+        later, when the gateway puts their messages back. The depth cannot fall below what every
+        ack that may have succeeded leaves.
+        """
+        time.sleep(max(0.0, since + self.visibility - time.monotonic()))
+        floor = depth_before - acks.acked - acks.unanswered
+        deadline = time.monotonic() + SETTLE_LIMIT_SECONDS
+        while self.queue.depth() < floor and time.monotonic() < deadline:
+            time.sleep(STILL_SECONDS)
+        return self._settled_depth()
 
     def _messages(self, kind: str, before: int, after: int) -> int | None:
         """Messages the run published (depth grew) or consumed (depth shrank)."""
@@ -90,8 +110,13 @@ class Meter:
         depth_before = self.queue.depth()
         server_before, broker_before = _cpu(server_pid), _cpu(self.broker_pid)
         report = run_wrk(load, connections, seconds)
-        depth_after = self._settled_depth()
+        depth_loaded = depth_after = self._settled_depth()
         server_after, broker_after = _cpu(server_pid), _cpu(self.broker_pid)
+        errors = report.non_2xx + report.socket_errors
+        if report.acks is not None:  # a message counts once acked; what went back is not the run's CPU
+            depth_after = self._leases_back(report.acks, depth_before, time.monotonic())
+            report.acks.check(depth_before - depth_after)
+            errors += report.acks.refused
         messages = self._messages(scenario.kind, depth_before, depth_after)
         server_cpu = _delta(server_before, server_after)
         broker_cpu = _delta(broker_before, broker_after)
@@ -108,12 +133,13 @@ class Meter:
             messages_per_s=None if messages is None else messages / report.seconds,
             p50_ms=report.p50_ms,
             p99_ms=report.p99_ms,
-            errors=report.non_2xx + report.socket_errors,
+            errors=errors,
             server_cpu_s=server_cpu,
             broker_cpu_s=broker_cpu,
             server_cpu_s_per_msg=_per(server_cpu, unit),
             broker_cpu_s_per_msg=_per(broker_cpu, unit),
-            ran_dry=scenario.kind == "consume" and depth_after == 0,
+            ran_dry=scenario.kind == "consume" and depth_loaded == 0,
+            released=None if report.acks is None else depth_after - depth_loaded,
         )
 
     def in_process(self, scenario: Scenario, publish: Callable[[], PublishRun]) -> Measurement:

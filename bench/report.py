@@ -29,6 +29,12 @@ RATIOS = [
               "management-publish", "messages_per_s"),
     RatioSpec("gateway batch consume / management API get (msgs/s)", "gateway-batch-consume",
               "management-get", "messages_per_s"),
+    RatioSpec("gateway receive + ack / single consume (msgs/s)", "gateway-receive-ack", "gateway-consume",
+              "messages_per_s"),
+    RatioSpec("gateway batch receive + ack / single consume (msgs/s)", "gateway-receive-ack-batch",
+              "gateway-consume", "messages_per_s"),
+    RatioSpec("gateway batch receive + ack / batch consume (msgs/s)", "gateway-receive-ack-batch",
+              "gateway-batch-consume", "messages_per_s"),
     RatioSpec("gateway single publish / seed baseline publish", "gateway-publish", "seed-publish",
               "messages_per_s"),
     RatioSpec("gateway single consume / seed baseline consume", "gateway-consume", "seed-consume",
@@ -110,7 +116,10 @@ def table(measurements: list[Measurement]) -> str:
     ]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for m in sorted(measurements, key=_sort_key):
-        note = "skipped: " + m.skipped if m.skipped else ("queue ran dry" if m.ran_dry else "")
+        notes = ["queue ran dry"] if m.ran_dry else []
+        if m.released:
+            notes.append(f"{m.released:,} left leased, back uncounted")
+        note = "skipped: " + m.skipped if m.skipped else "; ".join(notes)
         row = [
             m.label, "-" if m.connections is None else str(m.connections), _number(m.requests_per_s),
             _number(m.messages_per_s), _number(m.p50_ms, 2), _number(m.p99_ms, 2), str(m.errors),
@@ -140,5 +149,9 @@ LEGEND = (
     "master and workers, or granian's process and all its descendants for the granian rows (this "
     "harness's process for raw pika; none for the management API, which runs in the broker); "
     "broker CPU is the beam.smp holding the AMQP port, which other users of the broker also load. "
-    "For the no-op app, CPU is per request."
+    "For the no-op app, CPU is per request. Receive + ack counts a message once acked: the messages "
+    "the load left leased when it stopped (receipts not yet acked, receives whose answer went unread) "
+    "are back in the queue, uncounted, before the depth is read (the note says how many), and the "
+    "count is checked against the acks the load saw; acks answered other than 200 count as errors, "
+    "and latencies are per request, receives and acks alike."
 )

@@ -1,15 +1,16 @@
 """Benchmark MontyExchange side by side with its alternatives, in one run: `make bench`.
 
-    python bench/run.py [--duration 8] [--connections 1,8,32] [--scenarios a,b,...]
+    python bench/run.py [--duration 8] [--connections 1,8,32] [--scenarios a,b,...] [--visibility 10]
 
 Starts what it needs (the exchange service twice, without and with MONTY_MESSAGE_SCHEMA; the
 seed's connection-per-request design and a no-op Flask app, both under the exchange's gunicorn
 settings; the exchange service and the no-op app once more under granian, with the same worker and
 thread counts; RabbitMQ's management plugin if it is off), then loads, at each concurrency level in
-turn, the gateway (single and batch publish and consume), the management HTTP API (publish, get),
-the seed design and the no-op app with wrk on loopback, and publishes with raw pika from this
-process. Everything runs on one exchange and queue named for the run (bench.<id>), deleted at the
-end with the servers; the plugin is disabled again if the run enabled it.
+turn, the gateway (single and batch publish and consume, and receive then ack, single and batch),
+the management HTTP API (publish, get), the seed design and the no-op app with wrk on loopback,
+and publishes with raw pika from this process. Everything runs on one exchange and queue named for
+the run (bench.<id>), deleted at the end with the servers; the plugin is disabled again if the run
+enabled it.
 
 The machine is shared and noisy: compare the ratios, which both sides measure in the same run,
 rather than absolute rates. Results go to bench-results/ (JSON) and docs/bench/latest.png.
@@ -64,6 +65,13 @@ def parse_options(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--management-url", default="http://127.0.0.1:15672")
     parser.add_argument("--confirm-window", type=int, default=512, help="unconfirmed messages in flight")
+    parser.add_argument(
+        "--visibility",
+        type=int,
+        default=10,
+        help="seconds the receive+ack scenarios lease messages for, and wait after each run for the "
+        "leases the load left unacked to come back (default 10)",
+    )
     parser.add_argument("--results-dir", type=Path, default=REPO_ROOT / "bench-results")
     parser.add_argument("--chart", type=Path, default=REPO_ROOT / "docs/bench/latest.png")
     options = parser.parse_args(argv)
@@ -73,7 +81,7 @@ def parse_options(argv: list[str]) -> argparse.Namespace:
         parser.error(f"--connections takes numbers separated by commas, not {options.connections!r}")
     options.selected = [name.strip() for name in options.scenarios.split(",") if name.strip()]
     unknown = [name for name in options.selected if name not in BY_NAME]
-    if unknown or not options.selected or min(options.levels) < 1 or options.duration < 1:
+    if unknown or not options.selected or min(*options.levels, options.duration, options.visibility) < 1:
         parser.error(f"unknown scenarios {unknown}" if unknown else "nothing to run")
     return options
 
@@ -115,13 +123,17 @@ def set_up(options: argparse.Namespace, cleanup: ExitStack) -> Phases:
     urls = {name: server.url for name, server in servers.items()} | {"management": management.url}
     # An admin passes both the producer and the consumer checks; the token outlives any run.
     token = keys.token("bench", ["admin"], ttl=3600)
-    targets = Targets(urls, token, management.authorization, queue.exchange, queue.queue, queue.routing_key)
+    targets = Targets(
+        urls, token, management.authorization, queue.exchange, queue.queue, queue.routing_key,
+        options.visibility,
+    )  # fmt: skip
     broker = broker_pid(options.amqp_url)
     if broker is None:
         print("no beam.smp of this machine serves the AMQP port: no broker CPU figures", file=sys.stderr)
     return Phases(
         scenarios, options.levels, options.duration, options.confirm_window, queue,
-        Meter(queue, broker), targets, {name: server.pid for name, server in servers.items()},
+        Meter(queue, broker, options.visibility), targets,
+        {name: server.pid for name, server in servers.items()},
     )  # fmt: skip
 
 
@@ -158,6 +170,7 @@ def describe_run(options: argparse.Namespace, phases: Phases, started: str) -> d
             "granian_server": f"granian {_granian_version()} --interface wsgi --workers {options.workers} "
             f"--blocking-threads {options.threads} (the *-granian scenarios)",
             "confirm_window": options.confirm_window,
+            "visibility_s": options.visibility,
             "amqp_url": redact_url(options.amqp_url),
             "exchange": phases.queue.exchange,
             "queue": phases.queue.queue,

@@ -30,6 +30,7 @@ class Targets:
     exchange: str
     queue: str
     routing_key: str
+    visibility: int  # seconds a receive+ack load's receives lease their messages for
 
 
 def _management_publish(targets: Targets) -> str:
@@ -54,7 +55,8 @@ class Scenario:
     """One measured load: which server, which request, and whether it publishes or consumes.
 
     kind is "publish" or "consume" (messages counted from the queue's depth), "noop" (no message),
-    or "client" (raw pika from this process, not HTTP).
+    or "client" (raw pika from this process, not HTTP). A consume scenario with ack_path receives
+    under a lease and acks what it received there (receive_ack.lua).
     """
 
     name: str
@@ -68,6 +70,7 @@ class Scenario:
     # A key the 200 answer's JSON must hold; set on endpoints that may not exist yet, which are
     # skipped with a note while they answer 404.
     expect_key: str | None = None
+    ack_path: str | None = None
 
 
 SCENARIOS = [
@@ -92,6 +95,14 @@ SCENARIOS = [
     Scenario("gateway-consume", "gateway GET /Consume", "gateway", "consume", "GET", "/Consume"),
     Scenario("gateway-batch-consume", f"gateway GET /Consume/batch ({BATCH_SIZE})", "gateway", "consume",
              "GET", f"/Consume/batch?max={BATCH_SIZE}", None, BATCH_SIZE, "messages"),
+    # At least once: a receive under a lease, then an ack of its receipts. The batch takes as many as
+    # GET /Consume/batch, so the two rows differ only by the lease and the ack.
+    Scenario("gateway-receive-ack", "gateway receive + ack", "gateway", "consume", "POST",
+             "/Queues/{queue}/receive?max=1&visibility={visibility}", None, 1, "messages",
+             "/Queues/{queue}/ack"),
+    Scenario("gateway-receive-ack-batch", f"gateway receive ({BATCH_SIZE}) + ack", "gateway", "consume",
+             "POST", f"/Queues/{{queue}}/receive?max={BATCH_SIZE}&visibility={{visibility}}", None,
+             BATCH_SIZE, "messages", "/Queues/{queue}/ack"),
     Scenario("management-get", "management API get", "management", "consume", "POST",
              "/api/queues/%2F/{queue}/get", _management_get),
     Scenario("seed-consume", "seed design GET /Consume", "seed", "consume", "GET", "/Consume"),
@@ -101,11 +112,18 @@ SCENARIOS = [
 BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
 
 
-def http_load(scenario: Scenario, targets: Targets) -> HttpLoad:
-    """The request wrk repeats for `scenario`."""
-    path = scenario.path.format(
-        exchange=quote(targets.exchange, safe=""), queue=quote(targets.queue, safe="")
+def _path(template: str, targets: Targets) -> str:
+    """A scenario's path with the run's exchange, queue and lease visibility in it."""
+    return template.format(
+        exchange=quote(targets.exchange, safe=""),
+        queue=quote(targets.queue, safe=""),
+        visibility=targets.visibility,
     )
+
+
+def http_load(scenario: Scenario, targets: Targets) -> HttpLoad:
+    """The request wrk repeats for `scenario` (the receive, for a receive+ack scenario)."""
+    path = _path(scenario.path, targets)
     if scenario.server == "management":
         headers = {"Authorization": targets.management_authorization}
     else:
@@ -114,7 +132,8 @@ def http_load(scenario: Scenario, targets: Targets) -> HttpLoad:
     body = scenario.body(targets) if scenario.body else None
     if body is not None:
         headers["Content-Type"] = "application/json"
-    return HttpLoad(targets.urls[scenario.server] + path, scenario.method, body, headers)
+    ack_path = None if scenario.ack_path is None else _path(scenario.ack_path, targets)
+    return HttpLoad(targets.urls[scenario.server] + path, scenario.method, body, headers, ack_path)
 
 
 def unavailable(scenario: Scenario, targets: Targets) -> str | None:

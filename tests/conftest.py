@@ -71,11 +71,12 @@ def node_names(rabbit_node: RabbitNode) -> Iterator[Names]:
     """Unique names on the tests' own node, deleted after the test (if the node runs)."""
     created = unique_names()
     yield created
+    queues = [created.queue, dead_letter_queue_of(created.queue)]
     try:
-        delete_topology(rabbit_node.amqp_url, created.exchange, [created.queue])
+        delete_topology(rabbit_node.amqp_url, created.exchange, queues)
     except Exception:
         rabbit_node.start()
-        delete_topology(rabbit_node.amqp_url, created.exchange, [created.queue])
+        delete_topology(rabbit_node.amqp_url, created.exchange, queues)
 
 
 @pytest.fixture(scope="session")

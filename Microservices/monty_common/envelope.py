@@ -77,30 +77,6 @@ def stamp(
     )
 
 
-def dead_letter_properties(properties: Any, reason: str) -> pika.BasicProperties:
-    """A message's properties with `reason` added, for the copy put in a dead-letter queue.
-
-    user_id is left out (the broker refuses a publisher naming another login) and expiration too
-    (a dead letter waits for someone to read it).
-    """
-    headers = dict(properties.headers) if isinstance(properties.headers, Mapping) else {}
-    headers[DEAD_LETTER_REASON] = reason[:TEXT_MAX]
-    return pika.BasicProperties(
-        content_type=properties.content_type,
-        content_encoding=properties.content_encoding,
-        headers=headers,
-        delivery_mode=DeliveryMode.Persistent,
-        priority=properties.priority,
-        correlation_id=properties.correlation_id,
-        reply_to=properties.reply_to,
-        message_id=properties.message_id,
-        timestamp=properties.timestamp,
-        type=properties.type,
-        app_id=properties.app_id,
-        cluster_id=properties.cluster_id,
-    )
-
-
 class MessageProperties(Protocol):
     """What an envelope is read from: pika's BasicProperties, or a message taken by a link."""
 
@@ -168,18 +144,26 @@ def text_value(value: object) -> str | None:
 
 def _published_at(stamped: str | None, timestamp: object) -> datetime | None:
     """When the message was published: its published_at header (ISO 8601), else its AMQP timestamp."""
-    if stamped is not None:
-        try:
-            parsed = datetime.fromisoformat(stamped)
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-        except (ValueError, OverflowError):  # not a time, or one that leaves the calendar in UTC
-            pass
+    parsed = iso_time_value(stamped)
+    if parsed is not None:
+        return parsed
     if isinstance(timestamp, int):
         try:
             return datetime.fromtimestamp(timestamp, UTC)
         except (OverflowError, OSError, ValueError):
             return None
     return None
+
+
+def iso_time_value(value: str | None) -> datetime | None:
+    """An ISO 8601 time in UTC (one without a zone is taken as UTC); None if `value` is not one."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or one that leaves the calendar in UTC
+        return None
 
 
 def _media_type(value: object) -> str:

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -102,6 +103,24 @@ def test_nack_gives_the_message_back_at_once_and_counts_the_attempt(
     [second] = _receive(client, names.queue, wait=5)
     assert (second["message_id"], second["delivery_count"]) == (first["message_id"], 2)
     assert (first["last_error"], second["last_error"]) == (None, "boom")
+
+
+def test_nack_with_a_delay_gives_the_message_back_only_after_it(
+    client: FlaskClient, names: Names, amqp_url: str
+) -> None:
+    """nack with delay=N: the message is nowhere to be received for N seconds, then comes again,
+    counted, with its producer's headers still vouched for."""
+    client.post("/Message", json={"n": 3}, headers={"Monty-Header-tenant": "acme"})
+    [first] = _receive(client, names.queue, visibility=60)
+    assert first["headers"] == {"tenant": "acme"}
+    started = time.monotonic()
+    assert _statuses(_settle(client, names.queue, "nack", [first["receipt"]], delay=2)) == [200]
+    assert _receive(client, names.queue) == []
+    wait_until(lambda: queue_depth(amqp_url, names.queue) == 1, 12, "the released message after its delay")
+    assert time.monotonic() - started >= 2 - 0.01
+    [second] = _receive(client, names.queue)
+    assert (second["message_id"], second["delivery_count"]) == (first["message_id"], 2)
+    assert (second["headers"], second["producer_verified"]) == ({"tenant": "acme"}, True)
 
 
 def test_after_max_deliveries_a_message_goes_to_the_dead_letter_queue_with_its_last_error(

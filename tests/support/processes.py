@@ -33,11 +33,13 @@ class ServiceProcess:
         settings: Mapping[str, str],
         log_path: Path | None = None,
         port: int | None = None,
+        own_group: bool = False,
     ) -> None:
         """Start `command` in this machine's environment without its MONTY_ variables, plus `settings`.
 
         What it prints goes to `log_path` (a file, never a pipe nobody reads: a full pipe would block
         the process), or to this process's own terminal without one. `port` is where it serves HTTP.
+        With `own_group` it leads a process group of its own, which `kill_group` kills whole.
         """
         self.name = name
         self.log_path = log_path
@@ -54,11 +56,13 @@ class ServiceProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT if output is not None else None,
+                process_group=0 if own_group else None,
             )
         finally:
             if output is not None:
                 output.close()  # the child holds its own copy
         self._terminated = False
+        self._own_group = own_group
 
     @property
     def url(self) -> str:
@@ -114,6 +118,12 @@ class ServiceProcess:
         self.process.kill()
         return self.process.wait()
 
+    def kill_group(self) -> int:
+        """SIGKILL its whole process group at once (a server's master and workers alike): a crash."""
+        assert self._own_group, f"{self.name} was started without a process group of its own"
+        os.killpg(self.process.pid, signal.SIGKILL)
+        return self.process.wait()
+
     def output(self) -> str:
         """What it printed so far (nothing is kept when it prints to the terminal)."""
         if self.log_path is None:
@@ -143,16 +153,17 @@ def start_service(
     log_path: Path,
     port: int | None = None,
     name: str | None = None,
+    own_group: bool = False,
 ) -> ServiceProcess:
     """`python <script>`, a service serving HTTP on `port` (a free one by default).
 
     It runs one worker of four threads unless `settings` say otherwise; `name` (by default its
-    folder's) is what messages call it.
+    folder's) is what messages call it; `own_group` as for ServiceProcess.
     """
     port = port or free_port()
     defaults = {"MONTY_PORT": str(port), "MONTY_WORKERS": "1", "MONTY_THREADS": "4"}
     name = name or Path(script).parent.name
-    return ServiceProcess(name, python_command(script), defaults | dict(settings), log_path, port)
+    return ServiceProcess(name, python_command(script), defaults | dict(settings), log_path, port, own_group)
 
 
 def run_to_exit(

@@ -9,6 +9,7 @@ from pathlib import Path
 import requests
 
 from exchange_service.settings import ExchangeSettings
+from monty_common.broker import dead_letter_queue_of
 from support.archive import ArchiveNames, start_archive_worker
 from support.broker_admin import delete_delay_queues, delete_topology, publish_json
 from support.identity import ADMIN, ADMIN_PASSWORD, Identity
@@ -153,7 +154,12 @@ def running_stack(
         yield Stack(services, names, secret)
     finally:
         stop_all(started)
-        # Clients (the contract fuzzer) may have delayed messages by any number of seconds allowed.
-        delete_delay_queues(amqp_url, [(names.exchange, names.routing_key)], DEFAULT_MAX_DELAY)
-        delete_topology(amqp_url, names.exchange, [names.queue, archive_names.queue])
+        # Clients (the contract fuzzer) may have delayed messages (published, or released by a nack)
+        # by any number of seconds allowed.
+        delete_delay_queues(
+            amqp_url, [(names.exchange, names.routing_key), ("", names.queue)], DEFAULT_MAX_DELAY
+        )
+        delete_topology(
+            amqp_url, names.exchange, [names.queue, dead_letter_queue_of(names.queue), archive_names.queue]
+        )
         delete_topology(amqp_url, archive_names.dead_letter_exchange, [archive_names.dead_letter_queue])

@@ -6,7 +6,7 @@ from typing import Any
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.exceptions import AMQPChannelError
 
-from monty_common.envelope import dead_letter_properties
+from monty_common.dead_letters import dead_letter_properties
 
 log = logging.getLogger(__name__)
 

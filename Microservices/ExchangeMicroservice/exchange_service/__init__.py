@@ -1,10 +1,13 @@
 """The exchange service: publish and consume RabbitMQ messages over HTTP."""
 
+from exchange_service.dead_letter_routes import DEAD_LETTER_ID, DeadLetterIdConverter, dead_letter_api
 from exchange_service.extensions import (
     broker,
+    dead_letters,
     idempotency_keys,
     message_schema,
     new_broker_links,
+    new_dead_letters,
     new_idempotency_ledger,
     producer_stamp,
     receipt_signer,
@@ -50,10 +53,12 @@ def create_app(settings: ExchangeSettings | None = None) -> MontyOpenAPI:
 
 
 def register_extensions(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
-    """Bind the broker links, the idempotency ledger, the waiting slots, the token checks and the
-    message schema."""
+    """Bind the broker links, dead letters, the idempotency ledger, the waiting slots, the token checks
+    and the message schema."""
     links = new_broker_links(settings)
     broker.init_app(app, links, close=links.close)
+    letters = new_dead_letters(settings, links)
+    dead_letters.init_app(app, letters, close=letters.close)
     ledger = new_idempotency_ledger(settings)
     idempotency_keys.init_app(app, ledger, close=ledger.close)
     wait_slots.init_app(app, new_wait_slots(settings.threads))
@@ -74,9 +79,11 @@ def register_message_schema(app: MontyOpenAPI, settings: ExchangeSettings) -> No
 
 
 def register_blueprints(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
-    """Mount the API and the health endpoints (ready once both broker links are)."""
+    """Mount the API, the dead-letter routes and the health endpoints (ready once both broker links are)."""
     app.register_api(api)
     app.add_doc_hook(document_replays)
+    app.url_map.converters[DEAD_LETTER_ID] = DeadLetterIdConverter
+    app.register_api(dead_letter_api)
     app.add_doc_hook(document_max_delay(settings.max_delay))
     app.register_api(leases_api)
     app.add_doc_hook(document_queue_settings(settings))

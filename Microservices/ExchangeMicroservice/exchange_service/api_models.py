@@ -188,7 +188,8 @@ class AckBody(BaseModel):
 class NackBody(AckBody):
     """Receipts of messages you could not process, to be delivered again."""
 
-    delay: JsonInt = Field(0, ge=0, le=900, description="Seconds before the messages are visible again.")
+    # The upper bound is the setting max_delay: checked by the route, shown by queue_doc.py.
+    delay: JsonInt = Field(0, ge=0, description="Seconds before the messages are visible again.")
     error: str | None = Field(
         None, max_length=1000, description="Why processing failed; kept with the message (see dead letters)."
     )

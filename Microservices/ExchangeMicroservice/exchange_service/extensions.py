@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from exchange_service.dead_letters import DeadLetters
 from exchange_service.idempotency_ledger import IdempotencyLedger
 from exchange_service.idempotency_records import KeyStore
 from exchange_service.idempotency_redis import RedisKeyStore
@@ -20,6 +21,7 @@ from monty_common.broker import (
     Topology,
     dead_letter_queue_of,
 )
+from monty_common.broker.browser import QueueBrowser
 from monty_common.broker.leases import LeaseHolder, LeasePolicy
 from monty_common.extension import Extension
 from monty_common.producer_stamp import ProducerStamp
@@ -27,9 +29,11 @@ from monty_common.producer_stamp import ProducerStamp
 __all__ = [
     "BrokerLinks",
     "broker",
+    "dead_letters",
     "idempotency_keys",
     "message_schema",
     "new_broker_links",
+    "new_dead_letters",
     "new_idempotency_ledger",
     "producer_stamp",
     "receipt_signer",
@@ -99,7 +103,14 @@ def new_idempotency_ledger(settings: ExchangeSettings) -> IdempotencyLedger:
     return IdempotencyLedger(store, timedelta(seconds=settings.idempotency_window), hold)
 
 
+def new_dead_letters(settings: ExchangeSettings, links: BrokerLinks) -> DeadLetters:
+    """Dead letters browsed on connections of their own and redriven through the links' publisher."""
+    return DeadLetters(QueueBrowser(settings, SERVICE_NAME), links.publisher, settings.dead_letter_scan)
+
+
 broker = Extension[BrokerLinks]("monty.broker")
+# Lists, looks up and redrives the dead letters of the gateway's queues (admin routes).
+dead_letters = Extension[DeadLetters]("monty.dead_letters")
 # The compiled MONTY_MESSAGE_SCHEMA, or None when any JSON value may be published.
 message_schema = Extension[MessageSchema | None]("monty.message_schema")
 # Taken by each request that waits for messages (see waiting.py).

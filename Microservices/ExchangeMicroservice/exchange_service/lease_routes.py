@@ -68,14 +68,14 @@ SETTLE_NOTE = (
 )
 
 
-def _too_long(name: str, value: int, limit: int) -> ProblemError:
-    """400 for a visibility past the configured maximum."""
+def _too_long(name: str, value: int, limit: int, setting: str = "MONTY_MAX_VISIBILITY") -> ProblemError:
+    """400 for a number of seconds past its configured maximum."""
     return ProblemError(
         400,
         "invalid-parameters",
         "Invalid Request",
         f"Invalid parameter(s): {name}.",
-        invalid_params=[{"name": name, "reason": f"at most {limit} seconds (MONTY_MAX_VISIBILITY)"}],
+        invalid_params=[{"name": name, "reason": f"at most {limit} seconds ({setting})"}],
     )
 
 
@@ -191,6 +191,9 @@ def ack(path: QueuePath, body: AckBody) -> Response:
 @guard("consumer")
 def nack(path: QueuePath, body: NackBody) -> Response:
     """Release messages by receipt."""
+    settings = current_settings(ExchangeSettings)
+    if body.delay > settings.max_delay:
+        raise _too_long("delay", body.delay, settings.max_delay, "MONTY_MAX_DELAY")
     owner = current_principal().subject
     return _settle(
         path.queue,

@@ -8,7 +8,8 @@ from exchange_service.settings import ExchangeSettings
 
 
 def document_queue_settings(settings: ExchangeSettings) -> Callable[[dict[str, Any]], None]:
-    """A doc hook naming the served queues in every {queue} parameter and the visibility's maximum."""
+    """A doc hook naming the served queues in every {queue} parameter, and the maxima of
+    visibility and a nack's delay."""
 
     def hook(document: dict[str, Any]) -> None:
         for operations in document.get("paths", {}).values():
@@ -18,8 +19,10 @@ def document_queue_settings(settings: ExchangeSettings) -> Callable[[dict[str, A
                         parameter["schema"]["enum"] = [settings.queue]
                     elif parameter["in"] == "query" and parameter["name"] == "visibility":
                         parameter["schema"]["maximum"] = settings.max_visibility
-        extend = document.get("components", {}).get("schemas", {}).get("ExtendBody")
-        if extend is not None:
-            extend["properties"]["visibility"]["maximum"] = settings.max_visibility
+        schemas = document.get("components", {}).get("schemas", {})
+        if "ExtendBody" in schemas:
+            schemas["ExtendBody"]["properties"]["visibility"]["maximum"] = settings.max_visibility
+        if "NackBody" in schemas:
+            schemas["NackBody"]["properties"]["delay"]["maximum"] = settings.max_delay
 
     return hook

@@ -50,6 +50,12 @@ class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
         default_factory=dict,
         description='max_deliveries for particular queues, as JSON: {"monty-queue": 3}.',
     )
+    dead_letter_scan: int = Field(
+        10000,
+        ge=1,
+        le=1_000_000,
+        description="Most dead letters one admin call looks through for ids, or puts back in one redrive.",
+    )
     max_visibility: int = Field(
         900, ge=1, description="Longest visibility a receive or an extension may ask for, in seconds."
     )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from monty_common.broker.ack_barrier import AckBarrier
 from monty_common.broker.errors import BrokerUnavailable, OutcomeUnknown, PublishRejected
 from monty_common.broker.getter import MessageGetter
 from monty_common.broker.jobs import settle
@@ -119,6 +120,7 @@ class LeaseHolder:
         self._book = LeaseBook(policy.max_lifetime)
         self._budget = LeaseBudget(policy.max_leased_bytes, lambda: self._book.held_bytes)
         self._inbox = Inbox(self._on_request)
+        self._acks_read = AckBarrier()
         self._getter = MessageGetter(settings, topology, service, "leases", companion=self)
         self.link = self._getter.link
         self._start_release_threads()
@@ -246,6 +248,7 @@ class LeaseHolder:
     def lost(self, reason: str) -> None:
         """The channel is gone, and with it every lease and the inbox."""
         self._book.lost()
+        self._acks_read.lost()
         self._inbox.lost(reason)
 
     def _keep(self, channel: Any, deliveries: list[Delivery], owner: str, visibility: float) -> None:
@@ -280,7 +283,7 @@ class LeaseHolder:
         op = Op(request.op)
         if op is Op.ACK:
             outcomes = [self._book.ack(channel, tag, request.owner) for tag in request.tags]
-            channel.basic_qos(prefetch_count=1, callback=lambda _frame: settle(answer, outcomes))
+            self._acks_read.after_acks(channel, lambda: settle(answer, outcomes))
         elif op is Op.EXTEND:
             visibility = float(request.params["visibility"])
             loop = channel.connection.ioloop
