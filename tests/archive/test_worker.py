@@ -42,10 +42,11 @@ def test_messages_published_through_the_exchange_are_archived_byte_identical(
     amqp_url: str,
     names: Names,
     test_keys: TestKeys,
+    tmp_path: Path,
 ) -> None:
     """N messages posted to the exchange app become exactly N rows, each body byte-identical."""
     worker = start_worker(database_url)
-    builder = exchange_app_builder(amqp_url, names, test_keys.jwks_url)
+    builder = exchange_app_builder(amqp_url, names, test_keys.jwks_url, tmp_path / "exchange")
     try:
         client = builder().test_client()
         sent: dict[str, tuple[bytes, str]] = {}
@@ -287,7 +288,7 @@ def test_the_archive_records_whether_the_gateway_vouched_for_the_producer(
     verified; one published past it, naming the same producer, is stored as not verified."""
     database_url = f"sqlite:///{tmp_path / 'archive.db'}"
     start_worker(database_url)
-    builder = exchange_app_builder(amqp_url, names, test_keys.jwks_url)
+    builder = exchange_app_builder(amqp_url, names, test_keys.jwks_url, tmp_path / "exchange")
     try:
         client = builder().test_client()
         published = client.post(
@@ -308,11 +309,12 @@ def test_headers_published_through_the_exchange_are_archived_and_served(
     amqp_url: str,
     names: Names,
     test_keys: TestKeys,
+    tmp_path: Path,
 ) -> None:
     """A client's headers travel exchange -> archive queue -> database -> archive API unchanged, with
     the producer (and so the headers) verified; a message without any has {}."""
     start_worker(database_url)
-    builder = exchange_app_builder(amqp_url, names, test_keys.jwks_url)
+    builder = exchange_app_builder(amqp_url, names, test_keys.jwks_url, tmp_path / "exchange")
     try:
         client = builder().test_client()
         auth = test_keys.bearer("user-42", ["producer"])

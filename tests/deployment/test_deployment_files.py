@@ -183,3 +183,10 @@ class _NoDuplicateKeys(yaml.SafeLoader):
 def test_the_compose_file_names_no_key_twice() -> None:
     """A key given twice (two MONTY_SERVICE_SECRET lines, say) makes docker compose refuse the file."""
     yaml.load(COMPOSE.read_text(), Loader=_NoDuplicateKeys)  # noqa: S506 - a SafeLoader subclass
+
+
+def test_the_exchange_keeps_idempotency_keys_in_redis() -> None:
+    """Every exchange process and instance shares one store of Idempotency-Keys, started before it."""
+    exchange = _services()["exchange"]
+    assert exchange["environment"]["MONTY_IDEMPOTENCY_URL"].startswith("redis://redis:6379/")
+    assert exchange["depends_on"]["redis"] == {"condition": "service_healthy"}

@@ -1,5 +1,6 @@
 """Fixtures for the exchange service: apps built from the factory, and the service as users start it."""
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -8,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from flask_openapi3.openapi import OpenAPI
 
+from support.amqp_proxy import AmqpProxy
 from support.apps import exchange_app_builder
 from support.names import Names
 from support.processes import ServiceProcess, start_service
@@ -15,6 +17,8 @@ from support.tokens import TestKeys
 from support.users import SERVICE_SECRET
 
 AppFactory = Callable[..., OpenAPI]
+# The machine's Redis (MONTY_TEST_REDIS_URL overrides); the tests' keys are their own (random).
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class AdminClient(FlaskClient):
@@ -30,7 +34,7 @@ class AdminClient(FlaskClient):
 
 
 @pytest.fixture
-def make_app(amqp_url: str, names: Names, test_keys: TestKeys) -> Iterator[AppFactory]:
+def make_app(amqp_url: str, names: Names, test_keys: TestKeys, tmp_path: Path) -> Iterator[AppFactory]:
     """Build exchange apps on unique names, trusting the tests' signing key; closed after the test.
 
     Their test clients act as an admin (who may publish and consume) unless a test says otherwise.
@@ -41,15 +45,16 @@ def make_app(amqp_url: str, names: Names, test_keys: TestKeys) -> Iterator[AppFa
             "Client", (AdminClient,), {"token": test_keys.token("admin-user", ["admin"])}
         )
 
-    builder = exchange_app_builder(amqp_url, names, test_keys.jwks_url, act_as_admin)
+    builder = exchange_app_builder(amqp_url, names, test_keys.jwks_url, tmp_path / "data", act_as_admin)
     yield builder
     builder.close_all()
 
 
 @pytest.fixture
-def live_exchange_env(amqp_url: str, names: Names, test_keys: TestKeys) -> dict[str, str]:
+def live_exchange_env(amqp_url: str, names: Names, test_keys: TestKeys, tmp_path: Path) -> dict[str, str]:
     """Settings of an exchange service on the test's broker names, trusting the test keys."""
     return {
+        "MONTY_DATA_DIR": str(tmp_path / "data"),
         "MONTY_AMQP_URL": amqp_url,
         "MONTY_EXCHANGE": names.exchange,
         "MONTY_QUEUE": names.queue,
@@ -72,3 +77,29 @@ def live_exchange(live_exchange_env: dict[str, str], tmp_path: Path) -> Iterator
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The machine's Redis."""
+    return os.environ.get("MONTY_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+
+
+@pytest.fixture(params=["sqlite", "redis", "postgresql"])
+def idempotency_url(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str) -> str:
+    """Each idempotency store: an SQLite file (the embedded default's kind), Redis, a fresh PostgreSQL
+    schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'idempotency.db'}"
+    if request.param == "redis":
+        return redis_url
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def amqp_proxy(amqp_url: str) -> Iterator[AmqpProxy]:
+    """A proxy to the machine's broker that can hold back or cut off its confirms."""
+    proxy = AmqpProxy(amqp_url)
+    yield proxy
+    proxy.close()

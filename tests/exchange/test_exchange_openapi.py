@@ -26,3 +26,17 @@ def test_document_describes_the_routes_and_their_answers(client: FlaskClient) ->
     assert consume["content"]["text/plain"]["schema"]["enum"] == [
         "There are no Available Messages to Consume."
     ]
+
+
+def test_both_publish_routes_document_the_idempotency_key(client: FlaskClient) -> None:
+    """The optional Idempotency-Key header with its pattern, the replay header and the 409 conflicts."""
+    paths = client.get(OPENAPI_URL).get_json()["paths"]
+    for path in ("/Message", "/Messages"):
+        post = paths[path]["post"]
+        [key] = [parameter for parameter in post["parameters"] if parameter["name"] == "Idempotency-Key"]
+        assert key["in"] == "header"
+        assert not key.get("required", False)
+        assert key["schema"]["pattern"] == "^[\\x21-\\x7e]{1,255}$"
+        assert "Idempotent-Replayed" in post["responses"]["200"]["headers"]
+        assert post["responses"]["409"]["headers"]["Retry-After"]
+        assert "idempotency-key-reused" in post["responses"]["409"]["description"]

@@ -3,6 +3,7 @@
 import base64
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ CONSUMER_PASSWORD = "consumer passphrase 2"
 
 
 @pytest.fixture
-def exchange(identity: Identity, amqp_url: str, names: Names) -> Iterator[FlaskClient]:
+def exchange(identity: Identity, amqp_url: str, names: Names, tmp_path: Path) -> Iterator[FlaskClient]:
     """The exchange trusting the live auth service's keys, asking the live user service about revocations."""
     app = create_app(
         ExchangeSettings(
@@ -32,6 +33,7 @@ def exchange(identity: Identity, amqp_url: str, names: Names) -> Iterator[FlaskC
             jwks_url=identity.jwks_url,
             users_url=identity.users.url,
             service_secret=identity.secret,
+            data_dir=tmp_path,
         )
     )
     yield app.test_client()

@@ -1,11 +1,13 @@
 """Building service apps from their factories in tests, and closing every one afterwards."""
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flask_openapi3.openapi import OpenAPI
 
 from exchange_service import create_app as create_exchange_app
+from exchange_service.schema import init_database as init_exchange_database
 from exchange_service.settings import ExchangeSettings
 from monty_common.lifecycle import close_app
 from support.names import Names
@@ -50,9 +52,14 @@ class AppBuilder:
 
 
 def exchange_app_builder(
-    amqp_url: str, names: Names, jwks_url: str, prepare: Callable[[OpenAPI], None] | None = None
+    amqp_url: str,
+    names: Names,
+    jwks_url: str,
+    data_dir: Path,
+    prepare: Callable[[OpenAPI], None] | None = None,
 ) -> AppBuilder:
-    """Builds exchange apps on `names`, trusting the keys published at `jwks_url`."""
+    """Builds exchange apps on `names`, trusting the keys published at `jwks_url`, keeping their files
+    (the idempotency store, prepared as init-db does) in `data_dir`."""
     return AppBuilder(
         create_exchange_app,
         ExchangeSettings,
@@ -65,6 +72,8 @@ def exchange_app_builder(
             "service_secret": SERVICE_SECRET,
             # No user service here: tokens are not checked for revocation (tests/stack does that).
             "users_url": "",
+            "data_dir": data_dir,
         },
         prepare,
+        before_create=init_exchange_database,
     )

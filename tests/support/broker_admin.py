@@ -74,3 +74,11 @@ def delete_delay_queues(amqp_url: str, targets: list[tuple[str, str]], up_to: in
         for exchange, routing_key in targets:
             for seconds in range(1, up_to + 1):
                 channel.queue_delete(queue=DelayQueue(exchange, routing_key, seconds).name)
+
+
+def message_ids(amqp_url: str, queue: str) -> list[str | None]:
+    """Take every message `queue` holds (acked); their message_ids, oldest first."""
+    ids: list[str | None] = []
+    while (taken := get_raw(amqp_url, queue)) is not None:
+        ids.append(taken[1].message_id)
+    return ids

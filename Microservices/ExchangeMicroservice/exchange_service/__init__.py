@@ -4,9 +4,11 @@ from exchange_service.dead_letter_routes import DEAD_LETTER_ID, DeadLetterIdConv
 from exchange_service.extensions import (
     broker,
     dead_letters,
+    idempotency_keys,
     message_schema,
     new_broker_links,
     new_dead_letters,
+    new_idempotency_ledger,
     producer_stamp,
     receipt_signer,
     token_revocation,
@@ -19,7 +21,8 @@ from exchange_service.message_schema_doc import document_message_schema
 from exchange_service.publish_options import document_max_delay
 from exchange_service.queue_doc import document_queue_settings
 from exchange_service.receipts import ReceiptSigner
-from exchange_service.routes import api
+from exchange_service.routes import api, document_replays
+from exchange_service.schema import init_db_command
 from exchange_service.settings import ExchangeSettings
 from exchange_service.waiting import new_wait_slots
 from monty_common.auth import new_revocation_check, new_token_verifier
@@ -45,15 +48,19 @@ def create_app(settings: ExchangeSettings | None = None) -> MontyOpenAPI:
     app.config[BODY_LIMITS] = {"/Message": settings.max_body_bytes, "/Messages": settings.max_batch_bytes}
     register_extensions(app, settings)
     register_blueprints(app, settings)
+    register_commands(app)
     return app
 
 
 def register_extensions(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
-    """Bind the broker links and dead letters, the waiting slots, the token checks and the message schema."""
+    """Bind the broker links, dead letters, the idempotency ledger, the waiting slots, the token checks
+    and the message schema."""
     links = new_broker_links(settings)
     broker.init_app(app, links, close=links.close)
     letters = new_dead_letters(settings, links)
     dead_letters.init_app(app, letters, close=letters.close)
+    ledger = new_idempotency_ledger(settings)
+    idempotency_keys.init_app(app, ledger, close=ledger.close)
     wait_slots.init_app(app, new_wait_slots(settings.threads))
     token_verifier.init_app(app, new_token_verifier(settings))
     secret = resolve_secret(settings.service_secret, settings.data_dir)
@@ -74,9 +81,15 @@ def register_message_schema(app: MontyOpenAPI, settings: ExchangeSettings) -> No
 def register_blueprints(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
     """Mount the API, the dead-letter routes and the health endpoints (ready once both broker links are)."""
     app.register_api(api)
+    app.add_doc_hook(document_replays)
     app.url_map.converters[DEAD_LETTER_ID] = DeadLetterIdConverter
     app.register_api(dead_letter_api)
     app.add_doc_hook(document_max_delay(settings.max_delay))
     app.register_api(leases_api)
     app.add_doc_hook(document_queue_settings(settings))
     app.register_api(health_blueprint(lambda: broker.get().readiness(settings.broker_timeout)))
+
+
+def register_commands(app: MontyOpenAPI) -> None:
+    """Add `flask init-db` (prepare the idempotency store's table, when it is a database)."""
+    app.cli.add_command(init_db_command)

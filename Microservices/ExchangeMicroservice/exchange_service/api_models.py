@@ -2,8 +2,9 @@
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from exchange_service.idempotency import KEY_HEADER, KEY_PATTERN
 from exchange_service.settings import DEFAULT_VISIBILITY
 from monty_common.query_model import ParameterModel
 
@@ -30,6 +31,9 @@ class PublishResult(BaseModel):
     type: str | None = Field(None, description="Otherwise: the problem type, as a single publish answers it.")
     title: str | None = None
     detail: str | None = None
+    replayed: bool | None = Field(
+        None, description="True when this is the result of an earlier request with the same Idempotency-Key."
+    )
 
 
 class BatchPublished(BaseModel):
@@ -38,6 +42,32 @@ class BatchPublished(BaseModel):
     results: list[PublishResult]
     published: int = Field(description="How many the broker confirmed.")
     failed: int = Field(description="How many it did not (see each result's status).")
+
+
+# Documented as the string it is when sent (a header cannot be null).
+KeyText = Annotated[str | None, WithJsonSchema({"type": "string", "pattern": KEY_PATTERN})]
+
+
+def _without_defaults(schema: dict[str, Any]) -> None:
+    """Leave the headers' defaults (None) out of their schemas: an absent header has no value at all."""
+    for header in schema.get("properties", {}).values():
+        header.pop("default", None)
+
+
+class PublishHeaders(ParameterModel):
+    """The Idempotency-Key a publish may carry."""
+
+    model_config = ConfigDict(json_schema_extra=_without_defaults)
+
+    idempotency_key: KeyText = Field(
+        None,
+        alias=KEY_HEADER,
+        pattern=KEY_PATTERN,
+        description="1 to 255 visible ASCII characters (no space), e.g. a UUID, chosen by the producer "
+        "for one request and sent again with each retry of it: the request is published once, and a "
+        "retry gets its first outcome. Keys are the producer's own and remembered for "
+        "MONTY_IDEMPOTENCY_WINDOW seconds (a day by default).",
+    )
 
 
 class PublishQuery(ParameterModel):

@@ -3,8 +3,13 @@
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from exchange_service.dead_letters import DeadLetters
+from exchange_service.idempotency_ledger import IdempotencyLedger
+from exchange_service.idempotency_records import KeyStore
+from exchange_service.idempotency_redis import RedisKeyStore
+from exchange_service.idempotency_sql import SqlKeyStore
 from exchange_service.message_schema import MessageSchema
 from exchange_service.receipts import ReceiptSigner
 from exchange_service.settings import ExchangeSettings
@@ -25,9 +30,11 @@ __all__ = [
     "BrokerLinks",
     "broker",
     "dead_letters",
+    "idempotency_keys",
     "message_schema",
     "new_broker_links",
     "new_dead_letters",
+    "new_idempotency_ledger",
     "producer_stamp",
     "receipt_signer",
     "token_revocation",
@@ -36,6 +43,9 @@ __all__ = [
 ]
 
 SERVICE_NAME = "exchange"
+# A claimed Idempotency-Key is held for the longest a publish takes (MONTY_BROKER_TIMEOUT) and this
+# much more; a key still held after that belongs to a request that died mid-publish, and is taken over.
+IN_PROGRESS_MARGIN = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,14 @@ def new_broker_links(settings: ExchangeSettings) -> BrokerLinks:
     )
 
 
+def new_idempotency_ledger(settings: ExchangeSettings) -> IdempotencyLedger:
+    """The ledger of Idempotency-Keys over the configured store; it connects on first use."""
+    url = settings.resolved_idempotency_url()
+    store: KeyStore = SqlKeyStore(url) if settings.idempotency_in_database() else RedisKeyStore(url)
+    hold = timedelta(seconds=settings.broker_timeout) + IN_PROGRESS_MARGIN
+    return IdempotencyLedger(store, timedelta(seconds=settings.idempotency_window), hold)
+
+
 def new_dead_letters(settings: ExchangeSettings, links: BrokerLinks) -> DeadLetters:
     """Dead letters browsed on connections of their own and redriven through the links' publisher."""
     return DeadLetters(QueueBrowser(settings, SERVICE_NAME), links.publisher, settings.dead_letter_scan)
@@ -99,5 +117,7 @@ message_schema = Extension[MessageSchema | None]("monty.message_schema")
 wait_slots = Extension[threading.BoundedSemaphore]("monty.wait_slots")
 # Signs the producer of each message published, and checks it on consume.
 producer_stamp = Extension[ProducerStamp]("monty.producer_stamp")
+# Claims Idempotency-Keys, in the store every process of every instance shares.
+idempotency_keys = Extension[IdempotencyLedger]("monty.idempotency_keys")
 # Issues and checks lease receipts.
 receipt_signer = Extension[ReceiptSigner]("monty.receipt_signer")

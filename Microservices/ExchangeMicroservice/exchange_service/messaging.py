@@ -25,10 +25,15 @@ class PublishedMessage:
 
 
 def _stamped(
-    producer: Principal, published_at: datetime, body: bytes, options: PublishOptions
+    producer: Principal,
+    published_at: datetime,
+    body: bytes,
+    options: PublishOptions,
+    message_id: str | None = None,
 ) -> pika.BasicProperties:
-    """The envelope of a message `producer` publishes through the gateway, its producer and headers signed."""
-    properties = stamp(producer.subject, producer.username, published_at, user_headers=options.headers)
+    """The envelope of a message `producer` publishes through the gateway (under `message_id`, or a
+    new one), its producer and headers signed."""
+    properties = stamp(producer.subject, producer.username, published_at, message_id, options.headers)
     producer_stamp.get().sign(properties, body)
     return properties
 
@@ -39,13 +44,17 @@ def _deliver_at(published_at: datetime, options: PublishOptions) -> datetime | N
 
 
 def publish_confirmed(
-    publisher: ConfirmedPublisher, body: bytes, producer: Principal, options: PublishOptions | None = None
+    publisher: ConfirmedPublisher,
+    body: bytes,
+    producer: Principal,
+    options: PublishOptions | None = None,
+    message_id: str | None = None,
 ) -> PublishedMessage:
     """Publish `body` as a persistent JSON message stamped with its producer (and the client's headers,
-    after its delay); return once confirmed."""
+    after its delay), under `message_id` or a new one; return once confirmed."""
     options = options or PublishOptions()
     published_at = datetime.now(UTC)
-    properties = _stamped(producer, published_at, body, options)
+    properties = _stamped(producer, published_at, body, options, message_id)
     publisher.publish(body, properties, delay=options.delay)
     return PublishedMessage(str(properties.message_id), published_at, _deliver_at(published_at, options))
 
@@ -63,13 +72,18 @@ def publish_batch(
     bodies: list[bytes],
     producer: Principal,
     options: PublishOptions | None = None,
+    message_ids: list[str] | None = None,
 ) -> list[BatchOutcome]:
-    """Publish every body as its own message (each with the same headers and delay), all in flight
-    together; one outcome per body, in order."""
+    """Publish every body as its own message (each with the same headers and delay, under the matching
+    message_id or new ones), all in flight together; one outcome per body, in order."""
     options = options or PublishOptions()
     published_at = datetime.now(UTC)
     deliver_at = _deliver_at(published_at, options)
-    messages = [(body, _stamped(producer, published_at, body, options)) for body in bodies]
+    ids: list[str | None] = list(message_ids) if message_ids is not None else [None] * len(bodies)
+    messages = [
+        (body, _stamped(producer, published_at, body, options, message_id))
+        for body, message_id in zip(bodies, ids, strict=True)
+    ]
     errors = publisher.publish_many(messages, delay=options.delay)
     return [
         BatchOutcome(PublishedMessage(str(properties.message_id), published_at, deliver_at), error)

@@ -1,5 +1,8 @@
 """HTTP routes of the exchange: POST /Message and GET /Consume."""
 
+from functools import partial
+from typing import Any
+
 from flask import Response, request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
@@ -9,10 +12,18 @@ from exchange_service.api_models import (
     BatchPublished,
     ConsumeQuery,
     Published,
+    PublishHeaders,
     PublishQuery,
     TakenBatch,
 )
-from exchange_service.extensions import broker, message_schema, producer_stamp
+from exchange_service.extensions import broker, idempotency_keys, message_schema, producer_stamp
+from exchange_service.idempotency import (
+    KEY_HEADER,
+    REPLAYED_HEADER,
+    KeyedRequest,
+    publish_batch_once,
+    publish_once,
+)
 from exchange_service.json_batch import BatchLimits, read_json_batch
 from exchange_service.json_body import read_json_body, read_json_value
 from exchange_service.messaging import (
@@ -65,6 +76,26 @@ INVALID_OPTIONS = problem(
     "delay is longer than MONTY_MAX_DELAY. Nothing was published."
 )
 
+KEY_CONFLICT = problem(
+    "The Idempotency-Key was first used for a different request (idempotency-key-reused: use a new "
+    "key), or its first request is still in progress (idempotency-key-in-use: ask again after "
+    "Retry-After seconds). Nothing was published.",
+    True,
+)
+KEY_STORE_UNAVAILABLE = (
+    " With an Idempotency-Key, also when the store of keys cannot be reached (idempotency-store-unavailable)."
+)
+REPLAYED = header(
+    f"'true' when the answer is the first outcome of an earlier request with this {KEY_HEADER}."
+)
+
+
+def document_replays(spec: dict[str, Any]) -> None:
+    """Name the replay header among the 200 answers of both publish routes (a model has no headers)."""
+    for path in ("/Message", "/Messages"):
+        spec["paths"][path]["post"]["responses"]["200"].setdefault("headers", {})[REPLAYED_HEADER] = REPLAYED
+
+
 TOO_MANY_WAITING = problem(
     "With wait: the queue is empty and half the server's request threads already wait; ask again "
     "after Retry-After seconds.",
@@ -92,19 +123,27 @@ def _read_message(settings: ExchangeSettings) -> bytes:
     summary="Publish any JSON value",
     description=(
         "Publishes the body's exact bytes as a persistent message to the exchange with the routing key. "
-        f"Answers 200 only after the broker has confirmed the message. {HEADERS_DOC} {DELAY_DOC}"
+        f"Answers 200 only after the broker has confirmed the message. {HEADERS_DOC} {DELAY_DOC} "
+        "With an Idempotency-Key, a retry of the request (same key, body, query and Monty-* headers) "
+        f"is answered the first 200 again, with {REPLAYED_HEADER}: true, instead of publishing twice; "
+        "after a 503 it publishes anew, after a 504 it publishes again under the same message_id."
     ),
     responses={
         200: Published,
         401: UNAUTHORIZED,
         403: FORBIDDEN,
-        400: problem("The body is not one UTF-8 JSON value, or Content-Type is not application/json."),
+        400: problem(
+            "The body is not one UTF-8 JSON value, Content-Type is not application/json, or the "
+            "Idempotency-Key is malformed."
+        ),
+        409: KEY_CONFLICT,
         413: problem("The body is larger than the configured limit (MONTY_MAX_BODY_BYTES)."),
         422: INVALID_OPTIONS,
-        503: UNAVAILABLE,
+        503: problem(UNAVAILABLE["description"] + KEY_STORE_UNAVAILABLE, True),
         504: problem(
             "The message was sent but not confirmed in time: it may or may not be stored. "
-            "The problem's message_id names it.",
+            "The problem's message_id names it; a retry with the same Idempotency-Key publishes it "
+            "again under that message_id.",
             True,
         ),
     },
@@ -114,23 +153,30 @@ def _read_message(settings: ExchangeSettings) -> bytes:
     security=[{"bearer": []}],
 )
 @guard("producer")
-def post_message(query: PublishQuery) -> tuple[dict[str, str], int]:
+def post_message(query: PublishQuery, header: PublishHeaders) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Publish the body and answer with its message_id once the broker has confirmed it."""
     settings = current_settings(ExchangeSettings)
     options = _options(query, settings)
     body = _read_message(settings)
+
+    def publish(message_id: str | None) -> dict[str, Any]:
+        message = publish_confirmed(broker.get().publisher, body, current_principal(), options, message_id)
+        return Published(
+            message_id=message.message_id,
+            published_at=message.published_at.isoformat(timespec="milliseconds"),
+            exchange=settings.exchange,
+            routing_key=settings.routing_key,
+            deliver_at=iso_time(message.deliver_at),
+        ).model_dump(exclude_none=True)
+
     try:
-        message = publish_confirmed(broker.get().publisher, body, current_principal(), options)
+        if header.idempotency_key is None:
+            return publish(None), 200, {}
+        keyed = KeyedRequest.of(request, header.idempotency_key, current_principal().subject)
+        answer, headers = publish_once(idempotency_keys.get(), keyed, body, publish, settings.retry_after)
     except (BrokerUnavailable, PublishRejected) as error:
         raise broker_problem(error, settings.retry_after) from error
-    published = Published(
-        message_id=message.message_id,
-        published_at=message.published_at.isoformat(timespec="milliseconds"),
-        exchange=settings.exchange,
-        routing_key=settings.routing_key,
-        deliver_at=iso_time(message.deliver_at),
-    )
-    return published.model_dump(exclude_none=True), 200
+    return answer, 200, headers
 
 
 @api.get(
@@ -255,7 +301,10 @@ def consume_batch(query: BatchConsumeQuery) -> Response:
         "status (503: not stored, safe to retry; 504: outcome unknown) and problem type. A malformed "
         "or too large batch is refused whole (400/413) and nothing is published; if no message could "
         "be stored, the answer is 503 and retrying the whole batch is safe. "
-        f"{HEADERS_DOC} {DELAY_DOC}"
+        f"{HEADERS_DOC} {DELAY_DOC} An Idempotency-Key applies to each element (key and index): a "
+        "retry of the same batch answers the confirmed elements again (replayed: true) and publishes "
+        "only the others (after a 504 under the same message_id); a batch whose elements, length, "
+        "query or Monty-* headers differ is refused whole (409)."
     ),
     responses={
         200: BatchPublished,
@@ -266,9 +315,10 @@ def consume_batch(query: BatchConsumeQuery) -> Response:
         },
         401: UNAUTHORIZED,
         403: FORBIDDEN,
+        409: problem(KEY_CONFLICT["description"] + " The problem's index names the element.", True),
         413: problem("The body, or one message, is over its limit, or the batch holds too many messages."),
         422: INVALID_OPTIONS,
-        503: UNAVAILABLE,
+        503: problem(UNAVAILABLE["description"] + KEY_STORE_UNAVAILABLE, True),
     },
     openapi_extensions={
         "requestBody": {
@@ -279,7 +329,7 @@ def consume_batch(query: BatchConsumeQuery) -> Response:
     security=[{"bearer": []}],
 )
 @guard("producer")
-def post_messages(query: PublishQuery) -> Response:
+def post_messages(query: PublishQuery, header: PublishHeaders) -> Response:
     """Publish every message of the batch and answer each one's outcome."""
     settings = current_settings(ExchangeSettings)
     options = _options(query, settings)
@@ -294,11 +344,24 @@ def post_messages(query: PublishQuery) -> Response:
     if schema is not None:
         for index, body in enumerate(bodies):
             schema.check(exact_loads(body, settings.json_max_depth), [index])
+    publisher, principal = broker.get().publisher, current_principal()
+    result_of = partial(publish_result, retry_after=settings.retry_after)
     try:
-        outcomes = publish_batch(broker.get().publisher, bodies, current_principal(), options)
+        if header.idempotency_key is None:
+            outcomes = publish_batch(publisher, bodies, principal, options)
+            results = [result_of(outcome) for outcome in outcomes]
+        else:
+            keyed = KeyedRequest.of(request, header.idempotency_key, principal.subject)
+            results, outcomes = publish_batch_once(
+                idempotency_keys.get(),
+                keyed,
+                bodies,
+                lambda sent, message_ids: publish_batch(publisher, sent, principal, options, message_ids),
+                result_of,
+                settings.retry_after,
+            )
     except BrokerUnavailable as error:
         raise broker_problem(error, settings.retry_after) from error
-    results = [publish_result(outcome, settings.retry_after) for outcome in outcomes]
     failed = [result for result in results if result["status"] != 200]
     if failed and len(failed) == len(results) and all(result["status"] == 503 for result in failed):
         # Nothing was stored: one problem, as for a single message, and the whole batch may be retried.
@@ -317,4 +380,6 @@ def post_messages(query: PublishQuery) -> Response:
     )
     if failed:
         response.headers["Retry-After"] = str(settings.retry_after)
+    if all(result.get("replayed") for result in results):
+        response.headers[REPLAYED_HEADER] = "true"
     return response

@@ -4,10 +4,15 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from exchange_service.message_schema import load_message_schema
+from monty_common.database import sqlite_url
 from monty_common.settings import BrokerSettings, RevocationSettings, TokenSettings
 
+# Schemes of the Redis store; any other URL names a database through SQLAlchemy.
+REDIS_SCHEMES = ("redis://", "rediss://")
 # Seconds a received message stays leased unless the receive asks otherwise.
 DEFAULT_VISIBILITY = 30
 
@@ -68,6 +73,25 @@ class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
     message_schema: Path | None = Field(
         None, description="JSON Schema (2020-12) file every message body must match; unset: any JSON."
     )
+    idempotency_url: str | None = Field(
+        None,
+        description="Where Idempotency-Key outcomes are kept: redis://host:6379/1, or an SQLAlchemy URL; "
+        "unset: the SQLite file idempotency.db in data_dir.",
+    )
+    idempotency_window: int = Field(
+        86400,
+        ge=300,
+        le=30 * 86400,
+        description="Seconds an Idempotency-Key is remembered, from its first request.",
+    )
+
+    def resolved_idempotency_url(self) -> str:
+        """The configured idempotency store, or the SQLite file under data_dir."""
+        return self.idempotency_url or sqlite_url(self.data_dir, "idempotency.db")
+
+    def idempotency_in_database(self) -> bool:
+        """Whether the idempotency store is a database (which init-db migrates), not Redis."""
+        return not (self.idempotency_url or "").startswith(REDIS_SCHEMES)
 
     def max_deliveries_of(self, queue: str) -> int:
         """How many deliveries a message of `queue` gets before it is dead-lettered."""
@@ -88,6 +112,18 @@ class ExchangeSettings(BrokerSettings, TokenSettings, RevocationSettings):
             if not 1 <= limit <= 1000:
                 raise ValueError(f"max deliveries of {queue!r} must be 1 to 1000, not {limit}")
         return limits
+
+    @field_validator("idempotency_url")
+    @classmethod
+    def _store_url_is_usable(cls, url: str | None) -> str | None:
+        """A Redis URL, or one SQLAlchemy can parse; empty means unset."""
+        if not url or url.startswith(REDIS_SCHEMES):
+            return url or None
+        try:
+            make_url(url)
+        except ArgumentError:
+            raise ValueError("is neither redis://... nor an SQLAlchemy database URL") from None
+        return url
 
     @field_validator("message_schema", mode="before")
     @classmethod
