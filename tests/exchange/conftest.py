@@ -13,6 +13,7 @@ from support.amqp_proxy import AmqpProxy
 from support.apps import exchange_app_builder
 from support.names import Names
 from support.processes import ServiceProcess, start_service
+from support.rabbit_node import RabbitNode
 from support.tokens import TestKeys
 from support.users import SERVICE_SECRET
 
@@ -103,3 +104,15 @@ def amqp_proxy(amqp_url: str) -> Iterator[AmqpProxy]:
     proxy = AmqpProxy(amqp_url)
     yield proxy
     proxy.close()
+
+
+@pytest.fixture
+def node_app(make_app: Callable[..., OpenAPI], rabbit_node: RabbitNode, node_names: Names) -> OpenAPI:
+    """An exchange app on the tests' own node, with a short broker timeout."""
+    return make_app(
+        amqp_url=rabbit_node.amqp_url,
+        exchange=node_names.exchange,
+        queue=node_names.queue,
+        routing_key=node_names.routing_key,
+        broker_timeout=2.0,
+    )

@@ -43,18 +43,6 @@ def assert_unavailable(response: TestResponse) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture
-def node_app(make_app: Callable[..., OpenAPI], rabbit_node: RabbitNode, node_names: Names) -> OpenAPI:
-    """An exchange app on the tests' own node, with a short broker timeout."""
-    return make_app(
-        amqp_url=rabbit_node.amqp_url,
-        exchange=node_names.exchange,
-        queue=node_names.queue,
-        routing_key=node_names.routing_key,
-        broker_timeout=2.0,
-    )
-
-
 def our_connections(node: RabbitNode) -> list[str]:
     """The node's client connections opened by the exchange service (peer port and heartbeat)."""
     rows = node.ctl(

@@ -366,18 +366,6 @@ def test_a_closed_app_browses_no_more(make_app: Callable[..., OpenAPI], names: N
     assert "closed" in closed["detail"]
 
 
-@pytest.fixture
-def node_app(make_app: Callable[..., OpenAPI], rabbit_node: RabbitNode, node_names: Names) -> OpenAPI:
-    """An exchange app on the tests' own node, with a short broker timeout."""
-    return make_app(
-        amqp_url=rabbit_node.amqp_url,
-        exchange=node_names.exchange,
-        queue=node_names.queue,
-        routing_key=node_names.routing_key,
-        broker_timeout=2.0,
-    )
-
-
 def within_bound(call: Callable[[], TestResponse], bound: float = 30.0) -> TestResponse:
     """Run a request in a thread; fail if it hangs instead of answering."""
     result: list[TestResponse] = []

@@ -231,6 +231,9 @@ def test_bad_requests_are_problems_and_change_nothing(client: FlaskClient, names
     assert (
         client.post(f"/Queues/{names.queue}/nack", json={"receipts": ["x"], "delay": -1}).status_code == 400
     )
+    too_late = client.post(f"/Queues/{names.queue}/nack", json={"receipts": ["x"], "delay": 10**6})
+    assert too_late.status_code == 422
+    assert too_late.get_json()["type"] == "urn:monty:problem:delay-too-long"
     assert len(_receive(client, names.queue)) == 1
 
 

@@ -19,6 +19,7 @@ from exchange_service.api_models import (
 )
 from exchange_service.extensions import broker, producer_stamp, receipt_signer
 from exchange_service.leasing import Settle, leased_json, results_json, settle_receipts
+from exchange_service.publish_options import check_delay
 from exchange_service.queues import known_queue
 from exchange_service.settings import ExchangeSettings
 from exchange_service.waiting import client_still_there, take_waiting
@@ -68,14 +69,14 @@ SETTLE_NOTE = (
 )
 
 
-def _too_long(name: str, value: int, limit: int, setting: str = "MONTY_MAX_VISIBILITY") -> ProblemError:
-    """400 for a number of seconds past its configured maximum."""
+def _too_long(name: str, value: int, limit: int) -> ProblemError:
+    """400 for a visibility past its configured maximum."""
     return ProblemError(
         400,
         "invalid-parameters",
         "Invalid Request",
         f"Invalid parameter(s): {name}.",
-        invalid_params=[{"name": name, "reason": f"at most {limit} seconds ({setting})"}],
+        invalid_params=[{"name": name, "reason": f"at most {limit} seconds (MONTY_MAX_VISIBILITY)"}],
     )
 
 
@@ -185,15 +186,14 @@ def ack(path: QueuePath, body: AckBody) -> Response:
         "delivery_count one higher and your error kept with it; after max_deliveries it goes to the "
         "dead-letter queue instead." + SETTLE_NOTE
     ),
-    responses=SETTLED,
+    responses={**SETTLED, 422: problem("delay is past MONTY_MAX_DELAY; nothing was released.")},
     security=[{"bearer": []}],
 )
 @guard("consumer")
 def nack(path: QueuePath, body: NackBody) -> Response:
     """Release messages by receipt."""
     settings = current_settings(ExchangeSettings)
-    if body.delay > settings.max_delay:
-        raise _too_long("delay", body.delay, settings.max_delay, "MONTY_MAX_DELAY")
+    check_delay(body.delay, settings.max_delay)
     owner = current_principal().subject
     return _settle(
         path.queue,

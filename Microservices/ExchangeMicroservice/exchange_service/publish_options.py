@@ -30,6 +30,12 @@ class PublishOptions:
 def publish_options(request_headers: Iterable[tuple[str, str]], delay: int, max_delay: int) -> PublishOptions:
     """The options a request asks for; a 422 problem naming what breaks a rule, before anything is
     published."""
+    check_delay(delay, max_delay)
+    return PublishOptions(client_headers(request_headers), delay)
+
+
+def check_delay(delay: int, max_delay: int) -> None:
+    """A 422 problem for a delay past MONTY_MAX_DELAY (a publish's, or a nack's)."""
     if delay > max_delay:
         raise ProblemError(
             422,
@@ -37,7 +43,6 @@ def publish_options(request_headers: Iterable[tuple[str, str]], delay: int, max_
             "Delay Too Long",
             f"A message may be delayed at most {max_delay} seconds (MONTY_MAX_DELAY), not {delay}.",
         )
-    return PublishOptions(client_headers(request_headers), delay)
 
 
 def client_headers(request_headers: Iterable[tuple[str, str]]) -> dict[str, str]:
