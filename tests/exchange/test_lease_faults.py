@@ -27,6 +27,14 @@ def _links(app: OpenAPI) -> BrokerLinks:
         return broker.get()
 
 
+def _connected(app: OpenAPI) -> OpenAPI:
+    """`app` once its publishing and leasing links are connected (its broker timeout may be short)."""
+    links = _links(app)
+    for link in (links.publisher.link, links.leases.link):
+        link.wait_ready(time.monotonic() + 10)
+    return app
+
+
 def _receive(client: FlaskClient, queue: str, **params: Any) -> list[dict[str, Any]]:
     """Receive under a lease; the messages."""
     response = client.post(f"/Queues/{queue}/receive", query_string=params)
@@ -80,7 +88,7 @@ def test_a_receipt_from_before_a_reconnect_never_settles_what_the_new_channel_ho
 
 def test_a_release_whose_request_gives_up_still_happens(make_app: AppFactory, names: Names) -> None:
     """Once claimed, a lease is released even if its request stops waiting: never left claimed."""
-    app = make_app(broker_timeout=0.3)
+    app = _connected(make_app(broker_timeout=1.0))
     client = app.test_client()
     book = _links(app).leases._book
     client.post("/Message", json={"n": 1})
@@ -88,7 +96,7 @@ def test_a_release_whose_request_gives_up_still_happens(make_app: AppFactory, na
     real = book.begin_release
 
     def slow_claim(tag: int, owner: str) -> Any:
-        time.sleep(0.5)  # the I/O thread is busy past the request's deadline
+        time.sleep(1.5)  # the I/O thread is busy past the request's deadline
         return real(tag, owner)
 
     book.begin_release = slow_claim  # type: ignore[method-assign]
@@ -105,7 +113,7 @@ def test_a_silent_remote_holder_does_not_starve_this_process_s_receipts(
     make_app: AppFactory, names: Names
 ) -> None:
     """Every holder is asked at once: local receipts are settled while a remote one goes unanswered."""
-    client = make_app(broker_timeout=1.0).test_client()
+    client = _connected(make_app(broker_timeout=1.0)).test_client()
     client.post("/Message", json={"n": 1})
     [message] = _receive(client, names.queue, visibility=60)
     silent = f"test-silent-holder-{uuid.uuid4().hex[:8]}"
