@@ -1,7 +1,7 @@
 """Settings every service shares, read from MONTY_-prefixed environment variables."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, FilePath, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +54,13 @@ class ServiceSettings(BaseSettings):
         le=MAX_DEPTH_CEILING,
         description="Deepest nesting of arrays and objects a JSON body may have (deeper is 400).",
     )
+    drain_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=120,
+        description="On SIGTERM, seconds /readyz answers 503 while requests are still served (so load "
+        "balancers stop sending), before the service stops accepting, finishes what it holds and exits.",
+    )
     trusted_proxies: int = Field(
         0,
         ge=0,
@@ -69,6 +76,16 @@ class BrokerSettings(ServiceSettings):
         "amqp://guest:guest@127.0.0.1:5672/",
         pattern=r"^amqps?://",
         description="Broker URL; amqps:// for TLS (the broker's certificate and host name are verified).",
+    )
+    amqp_urls: str | None = Field(
+        None,
+        description="Comma-separated broker URLs of a cluster, tried in a shuffled order and the next on "
+        "failure; when set, it replaces MONTY_AMQP_URL.",
+    )
+    queue_type: Literal["classic", "quorum"] = Field(
+        "classic",
+        description="Type of every durable queue the stack declares: quorum (replicated, for a cluster) or "
+        "classic. An existing queue keeps its type: one of the other type is reported at start.",
     )
     amqp_ca_file: FilePath | None = Field(
         None, description="CA certificates (PEM) trusted for an amqps:// broker; unset: the system's."
@@ -88,13 +105,39 @@ class BrokerSettings(ServiceSettings):
         description="How often a publisher checks its queue still exists, declaring it again if deleted.",
     )
 
+    @field_validator("amqp_urls")
+    @classmethod
+    def _urls_are_amqp(cls, value: str | None) -> str | None:
+        """Each URL of the list is amqp:// or amqps://, and the list names at least one."""
+        if value is None:
+            return None
+        urls = _split_urls(value)
+        if not urls:
+            raise ValueError("names no URL")
+        bad = [url for url in urls if not url.startswith(("amqp://", "amqps://"))]
+        if bad:
+            raise ValueError(f"{len(bad)} URL(s) are not amqp:// or amqps://")
+        return value
+
     @field_validator("amqp_ca_file")
     @classmethod
     def _ca_file_needs_tls(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        """A CA file with a plain amqp:// URL would suggest a verified connection that is not made."""
-        if value is not None and not str(info.data.get("amqp_url", "")).startswith("amqps://"):
-            raise ValueError("is set, but MONTY_AMQP_URL is not amqps:// (TLS)")
+        """A CA file with only plain amqp:// URLs would suggest a verified connection that is not made."""
+        urls = info.data.get("amqp_urls")
+        urls_list = _split_urls(urls) if urls else [str(info.data.get("amqp_url", ""))]
+        if value is not None and not any(url.startswith("amqps://") for url in urls_list):
+            raise ValueError("is set, but no broker URL is amqps:// (TLS)")
         return value
+
+    @property
+    def broker_urls(self) -> list[str]:
+        """The broker URLs to try: MONTY_AMQP_URLS's when set, else MONTY_AMQP_URL alone."""
+        return _split_urls(self.amqp_urls) if self.amqp_urls else [self.amqp_url]
+
+
+def _split_urls(text: str) -> list[str]:
+    """The non-empty, stripped items of a comma-separated list."""
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 class TokenSettings(BaseSettings):

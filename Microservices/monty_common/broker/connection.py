@@ -24,9 +24,12 @@ def redact_url(url: str) -> str:
     return f"{scheme}{sep}{user}:***@{hostpart}"
 
 
-def connection_parameters(settings: BrokerSettings, connection_name: str) -> pika.URLParameters:
-    """pika parameters for `settings`, with heartbeats and timeouts set."""
-    params = pika.URLParameters(settings.amqp_url)
+def connection_parameters(
+    settings: BrokerSettings, connection_name: str, url: str | None = None
+) -> pika.URLParameters:
+    """pika parameters for `url` (the first of `settings`' broker URLs if None), with heartbeats and
+    timeouts set."""
+    params = pika.URLParameters(url if url is not None else settings.broker_urls[0])
     if params.ssl_options is not None:  # amqps://
         params.ssl_options = tls_options(settings, params.host)
     params.heartbeat = settings.amqp_heartbeat
