@@ -8,8 +8,19 @@ waiting), and only after a whole round of addresses failed does the caller back 
 
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
 
-from monty_common.broker.connection import redact_url
+import pika
+
+from monty_common.broker.connection import (
+    CONNECT_ERRORS,
+    connection_parameters,
+    describe_error,
+    redact_url,
+    without_address,
+)
+from monty_common.settings import BrokerSettings
 
 _shuffler = random.SystemRandom()  # nothing a fork shares: each process draws its own order
 
@@ -55,3 +66,52 @@ class BrokerAddresses:
     def _advance(self) -> None:
         """Point at the next address, round and round."""
         self._current = (self._current + 1) % len(self.order)
+
+
+@dataclass(frozen=True)
+class AddressFailure:
+    """Why one address did not answer: for logs (naming the broker) and for clients (without it)."""
+
+    url: str  # without its password
+    reason: str
+    public: str
+
+
+class NoAddressAnswered(Exception):
+    """No broker address opened a connection; one failure per address tried, in order."""
+
+    def __init__(self, failures: list[AddressFailure]) -> None:
+        """`failures`: at least one."""
+        super().__init__("; ".join(f"{failure.url}: {failure.reason}" for failure in failures))
+        self.failures = failures
+
+    @property
+    def public(self) -> str:
+        """Why, in words that reach clients: the last address's reason, without the broker's name."""
+        return self.failures[-1].public
+
+
+class Opened(NamedTuple):
+    """A connection `connect_blocking` opened, to which URL, with which parameters."""
+
+    connection: pika.BlockingConnection
+    url: str
+    parameters: pika.URLParameters
+    # The addresses tried before it, which did not answer.
+    failures: list[AddressFailure]
+
+
+def connect_blocking(settings: BrokerSettings, name: str, addresses: BrokerAddresses) -> Opened:
+    """A BlockingConnection to the first address that answers, from the current one round the list
+    (each tried once); raises NoAddressAnswered when none does."""
+    failures: list[AddressFailure] = []
+    for _ in addresses.order:
+        url = addresses.current
+        parameters = connection_parameters(settings, name, url)
+        try:
+            return Opened(pika.BlockingConnection(parameters), url, parameters, failures)
+        except CONNECT_ERRORS as error:
+            reason = describe_error(error)
+            failures.append(AddressFailure(redact_url(url), reason, without_address(reason, parameters)))
+            addresses.failed()
+    raise NoAddressAnswered(failures)
