@@ -68,22 +68,25 @@ class QueueMismatch:
 
     def sentence(self) -> str:
         """One line saying what differs and what to do."""
+        delete = f"drain it and delete it (`rabbitmqctl delete_queue {self.queue}`)"
+        refused = "the broker refuses the declaration (406 PRECONDITION_FAILED)"
         if self.argument == "x-queue-type":
             # A queue declared without the argument is classic.
             existing, configured = (
                 value if value != "none" else "classic" for value in (self.existing, self.configured)
             )
             return (
-                f"queue '{self.queue}' exists as a {existing} queue but MONTY_QUEUE_TYPE is "
-                f"{configured}: a queue's type cannot be changed in place; drain it and delete it "
-                f"(`rabbitmqctl delete_queue {self.queue}`) so it is declared again as {configured}, "
-                f"or set MONTY_QUEUE_TYPE={existing}"
+                f"queue '{self.queue}' exists as a {existing} queue but MONTY_QUEUE_TYPE is {configured}, "
+                f"and a queue's type cannot be changed in place: {refused}; {delete} so it is declared "
+                f"again as {configured}, or set MONTY_QUEUE_TYPE={existing}"
             )
-        return (
-            f"queue '{self.queue}' exists with {self.argument} {self.existing}, not {self.configured} as "
-            f"configured: drain it and delete it (`rabbitmqctl delete_queue {self.queue}`) so it is "
-            "declared again, or configure it as it is"
-        )
+        if self.existing == "none":
+            differs = f"exists without {self.argument}, which the service declares as {self.configured}"
+        elif self.configured == "none":
+            differs = f"exists with {self.argument} {self.existing}, which the service does not declare"
+        else:
+            differs = f"exists with {self.argument} {self.existing}, the service declares {self.configured}"
+        return f"queue '{self.queue}' {differs}: {refused}; {delete} so it is declared again"
 
 
 def queue_mismatch(reply_code: int, reply_text: str) -> QueueMismatch | None:
