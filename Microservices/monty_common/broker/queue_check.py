@@ -9,6 +9,7 @@ where MONTY_QUEUE_TYPE now says quorum. Nothing is created.
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 from pika.adapters.blocking_connection import BlockingConnection
 from pika.exceptions import AMQPError, ChannelClosedByBroker
@@ -42,15 +43,30 @@ def _check(connection: BlockingConnection, queue: DurableQueue) -> QueueCheck:
         if error.reply_code == NOT_FOUND:
             return QueueCheck(queue, exists=False)
         raise
+    mismatch = _declare(connection, channel, queue.name, queue.arguments)
+    if mismatch is not None and mismatch.argument != "x-queue-type":
+        # The broker names the first argument that differs; the type, if it differs too, matters more.
+        type_only = {"x-queue-type": queue.queue_type}
+        by_type = _declare(connection, connection.channel(), queue.name, type_only)
+        if by_type is not None and by_type.argument == "x-queue-type":
+            mismatch = by_type
+    return QueueCheck(queue, exists=True, mismatch=mismatch)
+
+
+def _declare(
+    connection: BlockingConnection, channel: Any, name: str, arguments: dict[str, Any]
+) -> QueueMismatch | None:
+    """Declare an existing queue with `arguments` on `channel` (closed after): None if the broker
+    agrees, the mismatch if it refuses them."""
     try:
-        channel.queue_declare(queue.name, durable=True, arguments=queue.arguments)
+        channel.queue_declare(name, durable=True, arguments=arguments)
     except ChannelClosedByBroker as error:
         mismatch = queue_mismatch(error.reply_code, error.reply_text)
         if mismatch is None:
             raise
-        return QueueCheck(queue, exists=True, mismatch=mismatch)
+        return mismatch
     finally:
         if channel.is_open:
             with suppress(AMQPError):
                 channel.close()
-    return QueueCheck(queue, exists=True)
+    return None
