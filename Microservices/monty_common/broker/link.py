@@ -142,7 +142,9 @@ class AmqpLink:
         """Connect, serve, and reconnect (the next address at once, backoff after a round) until closed."""
         backoff = Backoff()
         addresses = self._addresses
-        down = False
+        # Each address that fails is logged in the first round after the link last served; later
+        # rounds of the same outage are not.
+        quiet = False
         while not self._closed:
             url = addresses.current
             session = self._serve_one_connection(url)
@@ -150,7 +152,7 @@ class AmqpLink:
                 break
             if session is not None and session.failure is None:  # it served, then was lost
                 addresses.lost()
-                down = True
+                quiet = False
                 log.warning(
                     "broker link down, reconnecting",
                     extra={"link": self._label, "broker": redact_url(url), "error": self._status.last_error},
@@ -165,13 +167,13 @@ class AmqpLink:
             mismatch = session.mismatch if session is not None else None
             if mismatch is not None:
                 self._tell_mismatch(mismatch.sentence())
-            elif not down:
+            elif not quiet:
                 log.warning(
-                    "broker link down, reconnecting",
+                    "broker unreachable, trying the next address",
                     extra={"link": self._label, "broker": redact_url(url), "error": failure},
                 )
-            down = True
             if addresses.failed():  # every address failed in a row: tell the requests, then back off
+                quiet = True
                 self._status.attempt_finished(ready=False, error=failure, misconfigured=mismatch is not None)
                 self._retry_now.wait(backoff.next_delay())
                 self._retry_now.clear()
