@@ -1,10 +1,11 @@
 """Exchange gateway instances for tests that run several, as users start them (gunicorn, two processes)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from support.leases import LeaseClient
 from support.names import Names
-from support.processes import ServiceProcess
+from support.processes import ServiceProcess, start_service, stop_all
 from support.users import SERVICE_SECRET
 
 EXCHANGE_APP = "Microservices/ExchangeMicroservice/app.py"
@@ -15,10 +16,17 @@ StartGateways = Callable[[int, dict[str, str]], list[ServiceProcess]]
 ClientFor = Callable[..., LeaseClient]
 
 
-def gateway_settings(amqp_url: str, names: Names, jwks_url: str) -> dict[str, str]:
-    """Settings every instance of one test shares: broker, names, keys and service secret."""
+def gateway_settings(
+    amqp_url: str | Sequence[str], names: Names, jwks_url: str, queue_type: str = "classic"
+) -> dict[str, str]:
+    """Settings every instance of one test shares: broker (one URL, or a cluster's list of URLs, and
+    the type of the queues it declares), names, keys and service secret."""
+    broker = (
+        {"MONTY_AMQP_URL": amqp_url} if isinstance(amqp_url, str) else {"MONTY_AMQP_URLS": ",".join(amqp_url)}
+    )
     return {
-        "MONTY_AMQP_URL": amqp_url,
+        **broker,
+        "MONTY_QUEUE_TYPE": queue_type,
         "MONTY_EXCHANGE": names.exchange,
         "MONTY_QUEUE": names.queue,
         "MONTY_ROUTING_KEY": names.routing_key,
@@ -41,3 +49,29 @@ def client_factory(headers: dict[str, str], default_queue: str) -> ClientFor:
         return LeaseClient(gateway.url, queue or default_queue, headers)
 
     return client_for
+
+
+class GatewayFleet:
+    """Starts gateway instances, each on its own port and in its own process group (so that a test can
+    crash one whole), and stops every one it started."""
+
+    def __init__(self, logs: Path) -> None:
+        """Instances write their output into `logs`."""
+        self._logs = logs
+        self.started: list[ServiceProcess] = []
+
+    def start(self, count: int, settings: dict[str, str]) -> list[ServiceProcess]:
+        """`count` more instances with `settings`, once all are healthy."""
+        first = len(self.started)
+        for index in range(first, first + count):
+            log = self._logs / f"gateway-{index}.log"
+            self.started.append(
+                start_service(EXCHANGE_APP, settings, log, name=f"gateway-{index}", own_group=True)
+            )
+        for gateway in self.started[first:]:
+            gateway.wait_healthy()
+        return self.started[first:]
+
+    def stop_all(self) -> None:
+        """Stop every instance started (those still running)."""
+        stop_all(self.started)
