@@ -6,6 +6,7 @@ from pathlib import Path
 from support.leases import LeaseClient
 from support.names import Names
 from support.processes import ServiceProcess, start_service, stop_all
+from support.queue_types import tested_queue_type
 from support.users import SERVICE_SECRET
 
 EXCHANGE_APP = "Microservices/ExchangeMicroservice/app.py"
@@ -17,16 +18,16 @@ ClientFor = Callable[..., LeaseClient]
 
 
 def gateway_settings(
-    amqp_url: str | Sequence[str], names: Names, jwks_url: str, queue_type: str = "classic"
+    amqp_url: str | Sequence[str], names: Names, jwks_url: str, queue_type: str | None = None
 ) -> dict[str, str]:
     """Settings every instance of one test shares: broker (one URL, or a cluster's list of URLs, and
-    the type of the queues it declares), names, keys and service secret."""
+    the type of the queues it declares: the tests' unless given), names, keys and service secret."""
     broker = (
         {"MONTY_AMQP_URL": amqp_url} if isinstance(amqp_url, str) else {"MONTY_AMQP_URLS": ",".join(amqp_url)}
     )
     return {
         **broker,
-        "MONTY_QUEUE_TYPE": queue_type,
+        "MONTY_QUEUE_TYPE": queue_type or tested_queue_type(),
         "MONTY_EXCHANGE": names.exchange,
         "MONTY_QUEUE": names.queue,
         "MONTY_ROUTING_KEY": names.routing_key,
