@@ -50,6 +50,7 @@ def test_publishing_rides_out_a_node_stopped_and_another_killed(
         _steady(load, gateways)
         held = rabbit_cluster.nodes_serving(pids)
         victim = max((i for i in range(3) if i != leader), key=lambda i: held[i])
+        print(f"gateway connections by node index: {dict(held)}; queue leader was {leader}", flush=True)
         killed = ride_out(
             load, gateways, lambda: rabbit_cluster.kill_node(victim), f"node {victim + 1} killed"
         )
