@@ -22,12 +22,16 @@ def ride_out(
     """
     at = time.monotonic()
     fault()
-    wait_until(
-        lambda: all(load.resumed(at, gateway) for gateway in gateways),
-        RESUME_SECONDS,
-        f"every gateway to publish again after: {label}",
-        0.2,
-    )
+    try:
+        wait_until(
+            lambda: all(load.resumed(at, gateway) for gateway in gateways),
+            RESUME_SECONDS,
+            f"every gateway to publish again after: {label}",
+            0.2,
+        )
+    except AssertionError:
+        print(f"{label}: answers so far {dict(load.record.statuses)}", flush=True)
+        raise
     until = time.monotonic()
     outages = {gateway.name: load.outage(at, until, gateway) for gateway in gateways}
     for name, outage in outages.items():
