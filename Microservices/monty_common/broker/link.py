@@ -31,6 +31,10 @@ from monty_common.settings import BrokerSettings
 
 log = logging.getLogger(__name__)
 
+# A connection lost sooner than this after it became ready is retried with backoff, not at once: a
+# broker that accepts connections and then drops them must not make a link spin.
+STEADY_SECONDS = 2.0
+
 # Every link of this process, so a forked child can forget the threads and connections it did not inherit.
 _LINKS: "weakref.WeakSet[AmqpLink]" = weakref.WeakSet()
 
@@ -138,32 +142,38 @@ class AmqpLink:
         """Connect, serve, and reconnect (the next address at once, backoff after a round) until closed."""
         backoff = Backoff()
         addresses = self._addresses
-        down = False
+        # Each address that fails is logged in the first round after the link last served; later
+        # rounds of the same outage are not.
+        quiet = False
         while not self._closed:
             url = addresses.current
             session = self._serve_one_connection(url)
             if self._closed:
                 break
             if session is not None and session.failure is None:  # it served, then was lost
-                backoff.reset()
                 addresses.lost()
-                down = True
+                quiet = False
                 log.warning(
                     "broker link down, reconnecting",
                     extra={"link": self._label, "broker": redact_url(url), "error": self._status.last_error},
                 )
+                if _served_long(session):
+                    backoff.reset()  # a new outage: the next address at once
+                else:  # lost right after it became ready: pace the attempts all the same
+                    self._retry_now.wait(backoff.next_delay())
+                    self._retry_now.clear()
                 continue
             failure = session.failure if session is not None else self._status.last_error
             mismatch = session.mismatch if session is not None else None
             if mismatch is not None:
                 self._tell_mismatch(mismatch.sentence())
-            elif not down:
+            elif not quiet:
                 log.warning(
-                    "broker link down, reconnecting",
+                    "broker unreachable, trying the next address",
                     extra={"link": self._label, "broker": redact_url(url), "error": failure},
                 )
-            down = True
             if addresses.failed():  # every address failed in a row: tell the requests, then back off
+                quiet = True
                 self._status.attempt_finished(ready=False, error=failure, misconfigured=mismatch is not None)
                 self._retry_now.wait(backoff.next_delay())
                 self._retry_now.clear()
@@ -206,6 +216,11 @@ class AmqpLink:
             with self._lock:
                 self._session = None
         return session
+
+
+def _served_long(session: LinkSession) -> bool:
+    """Whether a lost connection had served long enough for its loss to count as a new outage."""
+    return session.ready_at is not None and time.monotonic() - session.ready_at >= STEADY_SECONDS
 
 
 def _forget_inherited_connections() -> None:

@@ -1,6 +1,7 @@
 """One connection of a link, on its I/O thread: opened, its channel set up, serving jobs until it closes."""
 
 import logging
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any, Protocol
@@ -57,6 +58,7 @@ class LinkSession:
         self._jobs = jobs
         self.blocked = False
         self.failure: str | None = None
+        self.ready_at: float | None = None  # time.monotonic() when it became ready
         self.mismatch: QueueMismatch | None = None
         self._served = False
         self._channel_error: str | None = None
@@ -133,6 +135,7 @@ class LinkSession:
     def _on_ready(self, channel: Any) -> None:
         """Accept jobs and tell the waiting requests."""
         self._served = True
+        self.ready_at = time.monotonic()
         loop = self._conn.ioloop
         self._jobs.open(lambda: loop.add_callback_threadsafe(lambda: self._jobs.run(channel)))
         self._status.attempt_finished(ready=True)
