@@ -22,7 +22,11 @@ STEADY_SECONDS = 2.0
 def _steady(load: PublishLoad, gateways: list[ServiceProcess]) -> None:
     """Wait until every gateway publishes, then let the load run a little."""
     since = time.monotonic()
-    wait_until(lambda: all(load.resumed(since, g) for g in gateways), RESUME_SECONDS, "a steady load", 0.2)
+    try:
+        wait_until(lambda: all(load.resumed(since, g) for g in gateways), RESUME_SECONDS, "steady load", 0.2)
+    except AssertionError:
+        print(f"no steady load; answers so far {dict(load.record.statuses)}", flush=True)
+        raise
     time.sleep(STEADY_SECONDS)
 
 
