@@ -38,7 +38,8 @@ def test_publishing_rides_out_a_node_stopped_and_another_killed(
     cluster_names: Names,
 ) -> None:
     """Two gateway instances publish (single and batch) while the node leading the queue is stopped,
-    then, once it is back, the node holding most gateway connections is killed with SIGKILL: each
+    then, once it is back, the node holding most gateway connections is made the leader and killed
+    with SIGKILL: each
     time every gateway publishes again within the bound while the node is still down; every message
     answered 200 is found in the queue once, and the longest gap between confirmed publishes (the
     failover time) is printed."""
@@ -55,6 +56,8 @@ def test_publishing_rides_out_a_node_stopped_and_another_killed(
         held = rabbit_cluster.nodes_serving(pids)
         victim = max((i for i in range(3) if i != leader), key=lambda i: held[i])
         print(f"gateway connections by node index: {dict(held)}; queue leader was {leader}", flush=True)
+        # The worst case: the queue elects a new leader while the gateways fail over.
+        rabbit_cluster.move_leader(cluster_names.queue, victim)
         killed = ride_out(
             load, gateways, lambda: rabbit_cluster.kill_node(victim), f"node {victim + 1} killed"
         )
@@ -76,9 +79,10 @@ def test_a_gateway_fails_over_when_the_node_holding_its_connections_is_killed(
     producer_headers: dict[str, str],
     cluster_names: Names,
 ) -> None:
-    """One gateway instance under load; the node holding most of its connections is killed with
-    SIGKILL and left down: the gateway publishes again through the other nodes within the bound, its
-    connections are then all on surviving nodes, and every message answered 200 is found once."""
+    """One gateway instance under load; the node holding most of its connections is made the queue's
+    leader, then killed with SIGKILL and left down: the gateway publishes again through the other
+    nodes within the bound, its connections are then all on surviving nodes, and every message
+    answered 200 is found once."""
     [gateway] = start_gateways(1, cluster_gateway_settings)
     pids = gateway.group_pids()
     with publish_load([gateway], producer_headers) as load:
@@ -86,6 +90,8 @@ def test_a_gateway_fails_over_when_the_node_holding_its_connections_is_killed(
         held = rabbit_cluster.nodes_serving(pids)
         assert held, "the gateway holds no connection the cluster knows of"
         victim = held.most_common(1)[0][0]
+        # The worst case: the queue elects a new leader while the gateway fails over.
+        rabbit_cluster.move_leader(cluster_names.queue, victim)
         killed = ride_out(
             load, [gateway], lambda: rabbit_cluster.kill_node(victim), f"node {victim + 1} killed"
         )

@@ -117,6 +117,16 @@ class RabbitCluster:
                 return index
         raise AssertionError(f"no running node leads {queue}")
 
+    def move_leader(self, queue: str, index: int) -> None:
+        """Make node `index` lead quorum queue `queue` (of the default virtual host); wait until it does."""
+        node = self.nodes[index].name
+        self.ctl(
+            "eval",
+            f'{{ok, Q}} = rabbit_amqqueue:lookup(rabbit_misc:r(<<"/">>, queue, <<"{queue}">>)), '
+            f"rabbit_quorum_queue:transfer_leadership(Q, '{node}').",
+        )
+        wait_until(lambda: self.queue_leader(queue) == index, 30, f"{node} to lead {queue}", 0.5)
+
     def wait_healthy(self, timeout: float = START_SECONDS) -> None:
         """Wait until every node the tests did not take down runs in the cluster and takes connections."""
         expected = {self.nodes[index].name for index in self.running}
