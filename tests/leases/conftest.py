@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from support.gateways import EXCHANGE_APP, ClientFor, StartGateways, client_factory, gateway_settings
+from support.gateways import ClientFor, GatewayFleet, StartGateways, client_factory, gateway_settings
 from support.names import Names
-from support.processes import ServiceProcess, start_service, stop_all
+from support.processes import ServiceProcess
 from support.tokens import TestKeys
 
 
@@ -15,22 +15,9 @@ from support.tokens import TestKeys
 def start_gateways(tmp_path: Path) -> Iterator[StartGateways]:
     """Starts gateway instances, each on its own port and in its own process group (so that a test
     can crash one whole); every one is stopped after the test."""
-    started: list[ServiceProcess] = []
-
-    def start(count: int, settings: dict[str, str]) -> list[ServiceProcess]:
-        """`count` more instances with `settings`, once all are healthy."""
-        first = len(started)
-        for index in range(first, first + count):
-            log = tmp_path / f"gateway-{index}.log"
-            started.append(
-                start_service(EXCHANGE_APP, settings, log, name=f"gateway-{index}", own_group=True)
-            )
-        for gateway in started[first:]:
-            gateway.wait_healthy()
-        return started[first:]
-
-    yield start
-    stop_all(started)
+    fleet = GatewayFleet(tmp_path)
+    yield fleet.start
+    fleet.stop_all()
 
 
 @pytest.fixture

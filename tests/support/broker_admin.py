@@ -83,3 +83,21 @@ def message_ids(amqp_url: str, queue: str) -> list[str | None]:
     while (taken := get_raw(amqp_url, queue)) is not None:
         ids.append(taken[1].message_id)
     return ids
+
+
+def drain_message_ids(amqp_url: str, queue: str, quiet: float = 3.0) -> list[str]:
+    """Consume every message `queue` holds (acked) until none came for `quiet` seconds; their
+    message_ids in the order they came ("" for a message without one).
+
+    Counting by consuming, not by the queue's message count, which lags while a replica recovers.
+    """
+    ids: list[str] = []
+    with admin_channel(amqp_url) as channel:
+        channel.basic_qos(prefetch_count=500)
+        for method, properties, _ in channel.consume(queue, inactivity_timeout=quiet):
+            if method is None:
+                break
+            ids.append(properties.message_id or "")
+            channel.basic_ack(method.delivery_tag)
+        channel.cancel()
+    return ids

@@ -124,6 +124,20 @@ class ServiceProcess:
         os.killpg(self.process.pid, signal.SIGKILL)
         return self.process.wait()
 
+    def group_pids(self) -> list[int]:
+        """Ids of the processes of its process group (a server's master and workers)."""
+        assert self._own_group, f"{self.name} was started without a process group of its own"
+        members = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # Fields after the command name (in parentheses): state, parent, process group.
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:
+                continue  # it exited meanwhile
+            if int(fields[2]) == self.process.pid:
+                members.append(int(stat.parent.name))
+        return members
+
     def output(self) -> str:
         """What it printed so far (nothing is kept when it prints to the terminal)."""
         if self.log_path is None:
