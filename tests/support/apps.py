@@ -11,7 +11,7 @@ from exchange_service.schema import init_database as init_exchange_database
 from exchange_service.settings import ExchangeSettings
 from monty_common.lifecycle import close_app
 from support.names import Names
-from support.queue_types import tested_queue_type
+from support.queue_types import queue_type_under_test
 from support.users import SERVICE_SECRET
 
 
@@ -69,7 +69,7 @@ def exchange_app_builder(
             "exchange": names.exchange,
             "queue": names.queue,
             "routing_key": names.routing_key,
-            "queue_type": tested_queue_type(),
+            "queue_type": queue_type_under_test(),
             "jwks_url": jwks_url,
             "service_secret": SERVICE_SECRET,
             # No user service here: tokens are not checked for revocation (tests/stack does that).

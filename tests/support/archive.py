@@ -18,7 +18,7 @@ from monty_common.envelope import stamp
 from support.broker_admin import queue_exists
 from support.names import Names
 from support.processes import ServiceDidNotStart, ServiceProcess, python_command
-from support.queue_types import tested_queue_type
+from support.queue_types import queue_type_under_test
 
 WORKER_SCRIPT = "Microservices/ArchiveMicroservice/worker.py"
 # A fixture's way to start workers: a database URL, then settings such as MONTY_ARCHIVE_PREFETCH="20".
@@ -39,7 +39,7 @@ class ArchiveNames(ArchiveTopology):
             f"test-{tag}-archive",
             f"test.{tag}.dlx",
             f"test-{tag}-dead",
-            tested_queue_type(),
+            queue_type_under_test(),
         )
 
     def env(self) -> dict[str, str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 from support.leases import LeaseClient
 from support.names import Names
 from support.processes import ServiceProcess, start_service, stop_all
-from support.queue_types import tested_queue_type
+from support.queue_types import queue_type_under_test
 from support.users import SERVICE_SECRET
 
 EXCHANGE_APP = "Microservices/ExchangeMicroservice/app.py"
@@ -27,7 +27,7 @@ def gateway_settings(
     )
     return {
         **broker,
-        "MONTY_QUEUE_TYPE": queue_type or tested_queue_type(),
+        "MONTY_QUEUE_TYPE": queue_type or queue_type_under_test(),
         "MONTY_EXCHANGE": names.exchange,
         "MONTY_QUEUE": names.queue,
         "MONTY_ROUTING_KEY": names.routing_key,

@@ -12,7 +12,7 @@ from typing import Any
 from monty_common.broker.queue_types import QueueType, durable_queue_arguments
 
 
-def tested_queue_type() -> QueueType:
+def queue_type_under_test() -> QueueType:
     """The queue type tests configure services with."""
     value = os.environ.get("MONTY_TEST_QUEUE_TYPE", "classic")
     if value not in ("classic", "quorum"):
@@ -22,7 +22,7 @@ def tested_queue_type() -> QueueType:
 
 def tested_queue_arguments() -> dict[str, Any]:
     """The arguments a service of the test queue type declares a queue without dead-lettering with."""
-    return durable_queue_arguments(tested_queue_type())
+    return durable_queue_arguments(queue_type_under_test())
 
 
 def queue_types(node: str | None = None, env: dict[str, str] | None = None) -> dict[str, str]:

@@ -61,6 +61,8 @@ class ConfirmedPublisher:
         # While the topology is declared again after a return: the publishes that wait for it.
         self._held: list[_Outgoing] | None = None
         self._delays: DelayDeclarations[_Outgoing] = DelayDeclarations()
+        # After a nack: the channel closes once its publishes are settled (see _renew).
+        self._renewing = False
 
     def close(self) -> None:
         """Close the link for good."""
@@ -141,6 +143,7 @@ class ConfirmedPublisher:
         """Put a new channel in confirm mode and watch for returned (unroutable) messages."""
         self._confirms = ConfirmTracker()
         self._held = None
+        self._renewing = False
         self._delays = DelayDeclarations()
         channel.add_on_return_callback(
             lambda _ch, method, properties, body: self._on_return(
@@ -149,7 +152,8 @@ class ConfirmedPublisher:
         )
         # Ready once the broker has shown whether an alarm blocks publishing (alarm_probe.py).
         channel.confirm_delivery(
-            self._on_confirm, callback=lambda _frame: AlarmProbe(channel.connection, done)
+            lambda frame: self._on_confirm(channel, frame),
+            callback=lambda _frame: AlarmProbe(channel.connection, done),
         )
         QueueWatch(
             channel.connection,
@@ -204,14 +208,41 @@ class ConfirmedPublisher:
             self.topology.declare(channel, lambda: self._on_redeclared(channel))
 
     def _on_redeclared(self, channel: Any) -> None:
-        """The topology is back: send what was held meanwhile."""
+        """The topology is back: send what was held meanwhile (unless the channel is being renewed)."""
+        if self._renewing:
+            return
         held, self._held = self._held or [], None
         self._send_all(channel, held)
 
-    def _on_confirm(self, frame: Any) -> None:
-        """Settle the messages an ack or nack covers."""
+    def _on_confirm(self, channel: Any, frame: Any) -> None:
+        """Settle the messages an ack or nack covers; after a nack, move to a new channel."""
         method = frame.method
-        self._confirms.confirmed(method.delivery_tag, bool(method.multiple), isinstance(method, Basic.Ack))
+        acked = isinstance(method, Basic.Ack)
+        self._confirms.confirmed(method.delivery_tag, bool(method.multiple), acked)
+        if not acked:
+            self._renew(channel)
+        elif self._renewing and not self._confirms:
+            channel.close()
+
+    def _renew(self, channel: Any) -> None:
+        """Hold new publishes, and close `channel` once what was sent on it is settled (or after the
+        broker timeout), so the link opens a new one; held publishes are then answered not sent.
+
+        A quorum queue that lost its leader nacks a channel's publishes, and keeps nacking that
+        channel's later ones after a new leader is elected (RabbitMQ 3.10); a new channel publishes
+        again within a second. Publishes already sent keep their own outcome (a nack for a full
+        queue is answered as such).
+        """
+        if self._renewing or not channel.is_open:
+            return
+        self._renewing = True
+        if self._held is None:
+            self._held = []
+        if not self._confirms:
+            channel.close()
+        else:
+            timeout = self.link.settings.broker_timeout
+            channel.connection.ioloop.call_later(timeout, lambda: channel.is_open and channel.close())
 
     def lost(self, reason: str) -> None:
         """Sent messages without a confirm may or may not be stored; held ones were never sent."""
