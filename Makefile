@@ -30,7 +30,7 @@ run: install
 ## Prepare the machine, then lint, format check, type check and the whole test suite.
 test: test-machine lint typecheck pytest
 
-## Start RabbitMQ, PostgreSQL and Redis if they are not running; install Chromium and wrk if missing.
+## Start RabbitMQ, PostgreSQL and Redis if they are not running; install Chromium, wrk and HAProxy if missing.
 test-machine:
 	scripts/prepare_test_machine.sh
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make this machine ready for `make test`: start RabbitMQ, PostgreSQL and Redis where nothing listens
 # on their ports, and install with apt what some tests drive when it is missing: Debian's Chromium
-# and its driver (tests/browser) and wrk (tests/bench). Each action is announced in one line.
+# and its driver (tests/browser), wrk (tests/bench) and HAProxy (tests/deployment, which runs the
+# shipped haproxy.cfg in front of live gateways). Each action is announced in one line.
 set -euo pipefail
 
 port_open() {
@@ -51,6 +52,8 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 command -v wrk > /dev/null || missing+=(wrk)
+# Debian's default haproxy.cfg binds no port, so its service clashes with nothing if it starts.
+command -v haproxy > /dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if ! command -v apt-get > /dev/null; then

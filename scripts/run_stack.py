@@ -111,8 +111,9 @@ def main() -> int:
     settings = load_settings(BrokerSettings)
     reason = broker_unreachable(settings)
     if reason is not None:
+        addresses = ", ".join(redact_url(url) for url in settings.broker_urls)
         print(
-            f"montyexchange: cannot reach RabbitMQ at {redact_url(settings.amqp_url)} ({reason}); "
+            f"montyexchange: cannot reach RabbitMQ at {addresses} ({reason}); "
             "start one with `rabbitmq-server -detached` or "
             "`docker run -d -p 127.0.0.1:5672:5672 rabbitmq:3.10-management`, or set MONTY_AMQP_URL.",
             file=sys.stderr,

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, json
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -79,8 +80,21 @@ def _render_unexpected(error: Exception) -> Response:
     return problem_response(500, "Internal Server Error", "The server met an unexpected error.")
 
 
+def _render_broken_body(error: ParseException) -> Response:
+    """The server's reader found the body's framing broken (a bad chunk, a body cut short)."""
+    log.info("malformed request body: %s", error)
+    return problem_response(
+        400,
+        "Malformed Body",
+        "The request body's framing is broken (a bad chunk size or end, or a body cut short).",
+        PROBLEM_TYPE_PREFIX + "malformed-body",
+    )
+
+
 def register_problem_handlers(app: Flask) -> None:
     """Route every error of `app` through problem+json."""
     app.register_error_handler(ProblemError, _render_problem)
+    # Raised from wsgi.input while a view reads the body: the client's mistake, not a fault.
+    app.register_error_handler(ParseException, _render_broken_body)
     app.register_error_handler(HTTPException, _render_http_exception)
     app.register_error_handler(Exception, _render_unexpected)

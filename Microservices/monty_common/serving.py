@@ -2,16 +2,20 @@
 
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import pika
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import wsgi
 from pydantic import ValidationError
 
-from monty_common.broker.connection import CONNECT_ERRORS, connection_parameters, describe_error, redact_url
+from monty_common.broker.addresses import AddressFailure, BrokerAddresses, NoAddressAnswered, connect_blocking
+from monty_common.broker.connection import redact_url
+from monty_common.broker.queue_check import check_queues
+from monty_common.broker.queue_types import DurableQueue, QueueMismatch
 from monty_common.gunicorn_worker import EXIT_MARGIN, LINGER_SECONDS
 from monty_common.lifecycle import close_app
 from monty_common.logging_setup import configure_logging
@@ -21,6 +25,10 @@ from monty_common.request_reading import ReadLimits
 from monty_common.settings import BrokerSettings, ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
+
+# Exit status of a service whose broker holds a queue it cannot use as configured (a usage error, as
+# for invalid settings: restarting will not help).
+MISCONFIGURED = 2
 
 # The longest a request of a service without a broker works once read: its database calls (a pooled
 # connection is waited for, and a new one opened, within 5 s each).
@@ -61,14 +69,53 @@ def one_process_for_memory_counts(settings: S) -> S:
     return settings
 
 
-def broker_unreachable(settings: BrokerSettings) -> str | None:
-    """Why the broker cannot be reached, or None when a connection opens."""
+@dataclass
+class BrokerCheck:
+    """What a service learnt of its broker before serving: addresses that failed, the one that
+    answered, and queues that exist with other arguments than configured."""
+
+    failures: list[AddressFailure] = field(default_factory=list)
+    reached: str | None = None
+    mismatches: list[QueueMismatch] = field(default_factory=list)
+
+    def report(self, name: str) -> None:
+        """One line on stderr per address that failed (when one answered) and per mismatched queue."""
+        if self.reached is not None:
+            for failure in self.failures:
+                print(
+                    f"{name}: RabbitMQ at {failure.url} does not answer ({failure.reason}); "
+                    f"using {redact_url(self.reached)}",
+                    file=sys.stderr,
+                )
+        for mismatch in self.mismatches:
+            print(f"{name}: {mismatch.sentence()}", file=sys.stderr)
+
+
+def check_broker(settings: BrokerSettings, queues: Sequence[DurableQueue] = ()) -> BrokerCheck:
+    """Try the broker addresses in their listed order until one answers; on it, check that `queues`
+    do not exist with other arguments (a queue's type cannot change in place)."""
+    addresses = BrokerAddresses(settings.broker_urls, shuffle=False)
     try:
-        connection = pika.BlockingConnection(connection_parameters(settings, "monty preflight"))
-    except CONNECT_ERRORS as error:
-        return describe_error(error)
-    connection.close()
-    return None
+        connection, url, _parameters, failures = connect_blocking(settings, "monty preflight", addresses)
+    except NoAddressAnswered as error:
+        return BrokerCheck(failures=error.failures)
+    check = BrokerCheck(failures=failures, reached=url)
+    try:
+        check.mismatches = [
+            result.mismatch for result in check_queues(connection, queues) if result.mismatch is not None
+        ]
+    finally:
+        with suppress(Exception):
+            connection.close()
+    return check
+
+
+def broker_unreachable(settings: BrokerSettings) -> str | None:
+    """Why no broker address can be reached, or None when a connection opens."""
+    check = check_broker(settings)
+    if check.reached is not None:
+        return None
+    return "; ".join(failure.reason for failure in check.failures)
 
 
 class _UnnamedResponse(wsgi.Response):  # type: ignore[misc]
@@ -107,25 +154,35 @@ def _close_worker_app(_server: Any, worker: Any) -> None:
 
 
 def run_service(
-    name: str, factory: Callable[[S], Flask], settings: S, prepare: Callable[[S], object] | None = None
+    name: str,
+    factory: Callable[[S], Flask],
+    settings: S,
+    prepare: Callable[[S], object] | None = None,
+    queues: Callable[[S], Sequence[DurableQueue]] | None = None,
 ) -> int:
     """Serve `factory(settings)` with gunicorn's threaded workers until stopped.
 
-    `prepare(settings)` (a service's init-db) runs once, here, before the workers are forked: they
-    find the database ready and only bind to it.
+    A service of the broker first checks that one broker address answers (1 if none does) and that
+    the durable `queues(settings)` it declares do not exist there with other arguments (2 if one
+    does). `prepare(settings)` (a service's init-db) runs once, here, before the workers are forked:
+    they find the database ready and only bind to it.
     """
     configure_logging(settings.log_level)
     unmap_large_blocks()  # inherited by the workers forked below
     if isinstance(settings, BrokerSettings):
-        reason = broker_unreachable(settings)
-        if reason is not None:
+        check = check_broker(settings, queues(settings) if queues is not None else ())
+        check.report(name)
+        if check.reached is None:
+            tried = "; ".join(f"{failure.url} ({failure.reason})" for failure in check.failures)
             print(
-                f"{name}: cannot reach RabbitMQ at {redact_url(settings.amqp_url)} ({reason}); "
+                f"{name}: cannot reach RabbitMQ at {tried}; "
                 "start one with `rabbitmq-server -detached` or "
                 "`docker run -d -p 127.0.0.1:5672:5672 rabbitmq:3.10-management`, or set MONTY_AMQP_URL.",
                 file=sys.stderr,
             )
             return 1
+        if check.mismatches:
+            return MISCONFIGURED
     # Keys, secrets and the databases live here: only the service's user may enter.
     try:
         private_directory(settings.data_dir)

@@ -78,6 +78,7 @@ def make_app(
             "archive_queue": archive_names.queue,
             "archive_dead_letter_exchange": archive_names.dead_letter_exchange,
             "archive_dead_letter_queue": archive_names.dead_letter_queue,
+            "queue_type": archive_names.queue_type,
         },
         before_create=init_database,
     )

@@ -21,10 +21,10 @@ from support.archive import (
     rename_table,
 )
 from support.broker_admin import get_raw, queue_depth
-from support.drain import tally_line
 from support.names import Names
 from support.polling import wait_until
 from support.processes import ServiceProcess, python_command
+from support.tally import tally
 from support.tokens import TestKeys
 from support.users import SERVICE_SECRET
 
@@ -165,8 +165,9 @@ def test_a_worker_stopped_mid_stream_exits_in_time_and_loses_and_doubles_nothing
     start_worker(database_url, **settings)
     wait_until(lambda: len(archived_rows(database_url)) >= len(sent), 30, "every message after the restart")
     rows = [row["message_id"] for row in archived_rows(database_url)]
-    print(tally_line(f"archive worker SIGTERM (exited in {took:.1f} s)", len(sent), list(sent), rows))
-    assert len(rows) == len(set(rows)) == len(sent)
+    counts = tally(f"archive worker SIGTERM (exited in {took:.1f} s)", len(sent), list(sent), rows)
+    assert counts.lost == counts.duplicated == 0
+    assert len(rows) == len(sent)
     bodies = archived_bodies(database_url)
     assert {key: value.encode() for key, value in bodies.items()} == sent
 

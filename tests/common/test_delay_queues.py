@@ -107,3 +107,20 @@ def test_a_returned_queue_is_forgotten_and_a_lost_channel_gives_back_what_waited
     declarations.declare_then(channel, slow_queue, "b", lambda _items: None)
     assert declarations.abandon() == ["b"]
     assert declarations.abandon() == []
+
+
+def test_quorum_delay_queues_have_names_of_their_own_and_never_expire() -> None:
+    """Switching MONTY_QUEUE_TYPE never meets a delay queue of the other type; a quorum queue's
+    x-expires is not renewed by declaring it again, so it has none (it would go with messages in it),
+    and it dead-letters at-least-once."""
+    classic = DelayQueue("e", "k", 5)
+    quorum = DelayQueue("e", "k", 5, "quorum")
+    assert quorum.name.startswith("monty.delay.quorum.5s.e.k.")
+    assert quorum.name != classic.name
+    assert is_delay_queue("", quorum.name)
+    assert "x-expires" not in quorum.arguments
+    assert quorum.arguments["x-queue-type"] == "quorum"
+    assert quorum.arguments["x-dead-letter-strategy"] == "at-least-once"
+    assert quorum.arguments["x-message-ttl"] == 5000
+    assert classic.arguments["x-queue-type"] == "classic"
+    assert "x-expires" in classic.arguments

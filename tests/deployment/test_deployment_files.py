@@ -173,7 +173,13 @@ class _NoDuplicateKeys(yaml.SafeLoader):
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
         """The mapping, or an error naming the repeated key."""
-        keys = [self.construct_object(key, deep=deep) for key, _value in node.value]
+        # A merge key (`<<: *anchor`) may be overridden by the mapping's own keys: only keys written
+        # out are compared.
+        keys = [
+            self.construct_object(key, deep=deep)
+            for key, _value in node.value
+            if key.tag != "tag:yaml.org,2002:merge"
+        ]
         repeated = sorted({str(key) for key in keys if keys.count(key) > 1})
         if repeated:
             raise yaml.constructor.ConstructorError(None, None, f"repeated keys {repeated}", node.start_mark)

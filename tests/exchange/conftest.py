@@ -13,6 +13,7 @@ from support.amqp_proxy import AmqpProxy
 from support.apps import exchange_app_builder
 from support.names import Names
 from support.processes import ServiceProcess, start_service
+from support.queue_types import tested_queue_type
 from support.rabbit_node import RabbitNode
 from support.tokens import TestKeys
 from support.users import SERVICE_SECRET
@@ -60,6 +61,7 @@ def live_exchange_env(amqp_url: str, names: Names, test_keys: TestKeys, tmp_path
         "MONTY_EXCHANGE": names.exchange,
         "MONTY_QUEUE": names.queue,
         "MONTY_ROUTING_KEY": names.routing_key,
+        "MONTY_QUEUE_TYPE": tested_queue_type(),
         "MONTY_JWKS_URL": test_keys.jwks_url,
         "MONTY_SERVICE_SECRET": SERVICE_SECRET,
         # No user service here: tokens are not checked for revocation.

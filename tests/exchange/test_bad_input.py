@@ -1,6 +1,7 @@
 """Bad requests get a clear problem+json answer and change nothing."""
 
 import socket
+import time
 
 import pytest
 from flask.testing import FlaskClient
@@ -146,6 +147,39 @@ def test_chunked_body_limit_is_exact(
     with socket.create_connection(("127.0.0.1", live_exchange.port), timeout=10) as sock:
         _send_chunked(sock, b"1" * size, True, test_keys)
         assert _read_status_line(sock).startswith(f"HTTP/1.1 {status}")
+
+
+def test_chunked_body_over_the_limit_by_a_late_chunk_end_is_413(
+    live_exchange: ServiceProcess, test_keys: TestKeys
+) -> None:
+    """The byte past the limit arrives, but its chunk's end is late: the server read ahead only up to
+    that byte, and the body is still refused 413 (not a parse error of its cut end)."""
+    with socket.create_connection(("127.0.0.1", live_exchange.port), timeout=10) as sock:
+        _send_chunked(sock, b"1" * (1024 * 1024), False, test_keys)
+        sock.sendall(b"1\r\n1")
+        time.sleep(0.5)  # the server reads what it has: the chunk's CRLF is still on its way
+        sock.sendall(b"\r\n0\r\n\r\n")
+        assert _read_status_line(sock).startswith("HTTP/1.1 413")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"5\r\nhelloXX0\r\n\r\n", b"zz\r\nhello\r\n0\r\n\r\n"],
+    ids=["no-chunk-end", "bad-size"],
+)
+def test_malformed_chunked_body_is_400_problem(
+    live_exchange: ServiceProcess, test_keys: TestKeys, body: bytes
+) -> None:
+    """A chunked body that breaks its framing is the client's mistake: 400 problem+json, not 500."""
+    with socket.create_connection(("127.0.0.1", live_exchange.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /Message HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + _authorization(test_keys)
+            + b"Transfer-Encoding: chunked\r\n\r\n"
+            + body
+        )
+        status = _read_status_line(sock)
+        assert status.startswith("HTTP/1.1 400"), status
 
 
 def test_unknown_route_is_404_problem(client: FlaskClient) -> None:

@@ -106,7 +106,7 @@ def test_the_preflight_checks_the_certificate(tls_rabbit_node: RabbitNode, tmp_p
 def test_a_ca_file_needs_an_amqps_url_and_must_exist(tmp_path: Path) -> None:
     """MONTY_AMQP_CA_FILE with a plain amqp:// URL, or naming no file, is refused at start."""
     ca_file = unrelated_ca(tmp_path)
-    with pytest.raises(ValidationError, match="not amqps"):
+    with pytest.raises(ValidationError, match="no broker URL is amqps"):
         ExchangeSettings(amqp_url="amqp://guest:guest@localhost:5672/", amqp_ca_file=ca_file)
     result = run_to_exit(
         "Microservices/ExchangeMicroservice/app.py",

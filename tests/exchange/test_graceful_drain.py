@@ -22,11 +22,11 @@ from support.drain import (
     new_connection,
     one_request,
     request,
-    tally_line,
 )
 from support.names import Names
 from support.polling import wait_until
 from support.processes import ServiceProcess, start_service
+from support.tally import tally
 from support.tokens import TestKeys
 
 DRAIN_SECONDS = 2.0
@@ -289,8 +289,9 @@ def test_sigterm_under_publish_load_loses_nothing_and_leaves_no_request_hanging(
     exits_within_bound(gateway, stopped_at)
 
     found = [found for found in message_ids(amqp_url, names.queue) if found != first.json()["message_id"]]
-    print(tally_line("SIGTERM under publish load", load.sent, load.answered, found))
+    counts = tally("SIGTERM under publish load", load.sent, load.answered, found)
     assert load.failures == []
+    assert counts.lost == counts.duplicated == 0
     first_draining = min(at for at, status in readiness if status == 503)
     # The master passes SIGTERM on to its server processes a moment later: ready until then, then 503
     # from each (either may answer), until refused.

@@ -1,4 +1,5 @@
-"""A TCP proxy between AMQP clients and a broker that can hold back, or cut off, the broker's confirms.
+"""A TCP proxy between AMQP clients and a broker that can hold back, or cut off, the broker's confirms,
+or stop forwarding altogether without closing anything (a silent network drop).
 
 The broker answers a publish on a confirm-mode channel with basic.ack once it has stored the
 message. Cutting a connection just before that ack reaches the client makes the client's outcome
@@ -35,6 +36,8 @@ class AmqpProxy:
         self._drop_armed = False
         self._hold_armed = False
         self._released = threading.Event()
+        self._flowing = threading.Event()  # cleared while frozen
+        self._flowing.set()
         # Set once a confirm was cut off, or is being held back.
         self.dropped = threading.Event()
         self.held = threading.Event()
@@ -66,9 +69,28 @@ class AmqpProxy:
                 self._hold_armed = False
             self._released.set()
 
+    def freeze(self) -> None:
+        """Stop forwarding bytes both ways, closing nothing: to both ends the network went silent
+        (new connections are accepted, and go silent too)."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        """Forward again, what was held first."""
+        self._flowing.set()
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Frozen for the block."""
+        self.freeze()
+        try:
+            yield
+        finally:
+            self.thaw()
+
     def close(self) -> None:
         """Stop listening and close every connection."""
         self._released.set()
+        self._flowing.set()
         with suppress(OSError):
             self._listener.close()
         with self._lock:
@@ -96,6 +118,7 @@ class AmqpProxy:
         """Pass the client's bytes to the broker as they come."""
         with suppress(OSError):
             while chunk := client.recv(65536):
+                self._flowing.wait()
                 broker.sendall(chunk)
         _close(client, broker)
 
@@ -116,6 +139,7 @@ class AmqpProxy:
                         return
                     if is_ack:
                         self._wait_if_held()
+                    self._flowing.wait()
                     client.sendall(frame)
         _close(client, broker)
 

@@ -11,6 +11,7 @@ from exchange_service.schema import init_database as init_exchange_database
 from exchange_service.settings import ExchangeSettings
 from monty_common.lifecycle import close_app
 from support.names import Names
+from support.queue_types import tested_queue_type
 from support.users import SERVICE_SECRET
 
 
@@ -68,6 +69,7 @@ def exchange_app_builder(
             "exchange": names.exchange,
             "queue": names.queue,
             "routing_key": names.routing_key,
+            "queue_type": tested_queue_type(),
             "jwks_url": jwks_url,
             "service_secret": SERVICE_SECRET,
             # No user service here: tokens are not checked for revocation (tests/stack does that).

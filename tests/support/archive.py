@@ -18,6 +18,7 @@ from monty_common.envelope import stamp
 from support.broker_admin import queue_exists
 from support.names import Names
 from support.processes import ServiceDidNotStart, ServiceProcess, python_command
+from support.queue_types import tested_queue_type
 
 WORKER_SCRIPT = "Microservices/ArchiveMicroservice/worker.py"
 # A fixture's way to start workers: a database URL, then settings such as MONTY_ARCHIVE_PREFETCH="20".
@@ -33,7 +34,12 @@ class ArchiveNames(ArchiveTopology):
         """Archive names beside a test's exchange names."""
         tag = uuid.uuid4().hex[:12]
         return cls(
-            names.exchange, names.routing_key, f"test-{tag}-archive", f"test.{tag}.dlx", f"test-{tag}-dead"
+            names.exchange,
+            names.routing_key,
+            f"test-{tag}-archive",
+            f"test.{tag}.dlx",
+            f"test-{tag}-dead",
+            tested_queue_type(),
         )
 
     def env(self) -> dict[str, str]:
@@ -44,6 +50,7 @@ class ArchiveNames(ArchiveTopology):
             "MONTY_ARCHIVE_QUEUE": self.queue,
             "MONTY_ARCHIVE_DEAD_LETTER_EXCHANGE": self.dead_letter_exchange,
             "MONTY_ARCHIVE_DEAD_LETTER_QUEUE": self.dead_letter_queue,
+            "MONTY_QUEUE_TYPE": self.queue_type,
         }
 
 

@@ -68,12 +68,13 @@ def delete_topology(amqp_url: str, exchange: str, queues: list[str]) -> None:
 
 
 def delete_delay_queues(amqp_url: str, targets: list[tuple[str, str]], up_to: int) -> None:
-    """Remove the delay queues of each (exchange, routing key) for delays of 1 to `up_to` seconds
-    (deleting a queue that does not exist is no error)."""
+    """Remove the delay queues, of either type, of each (exchange, routing key) for delays of 1 to
+    `up_to` seconds (deleting a queue that does not exist is no error)."""
     with admin_channel(amqp_url) as channel:
         for exchange, routing_key in targets:
             for seconds in range(1, up_to + 1):
-                channel.queue_delete(queue=DelayQueue(exchange, routing_key, seconds).name)
+                for queue_type in ("classic", "quorum"):
+                    channel.queue_delete(queue=DelayQueue(exchange, routing_key, seconds, queue_type).name)
 
 
 def message_ids(amqp_url: str, queue: str) -> list[str | None]:

@@ -4,9 +4,12 @@ import http.client
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from monty_common.serving import exit_bound
+from monty_common.settings import BrokerSettings
 
 # Far more than any answer takes; only turns a request left hanging into a failure that says so.
 ANSWER_TIMEOUT = 30.0
@@ -103,11 +106,11 @@ def group_exited(group: int) -> bool:
     return False
 
 
-def tally_line(label: str, sent: int, answered: list[str], found: list[str]) -> str:
-    """`sent / answered 2xx / found / lost / duplicated` of one run, counted by message_id."""
-    lost = len(set(answered) - set(found))
-    duplicated = len(found) - len(set(found))
-    return (
-        f"{label}: sent {sent} / answered 2xx {len(answered)} / found {len(found)} / "
-        f"lost {lost} / duplicated {duplicated}"
-    )
+def stop_bound(env: Mapping[str, str]) -> float:
+    """The seconds a service configured by `env` takes at most from SIGTERM to exit (exit_bound; the
+    variables `env` does not set at their defaults)."""
+    names = ("drain_seconds", "header_timeout", "body_timeout", "broker_timeout")
+    values: dict[str, Any] = {
+        name: float(env[f"MONTY_{name.upper()}"]) for name in names if f"MONTY_{name.upper()}" in env
+    }
+    return exit_bound(BrokerSettings.model_construct(**values))

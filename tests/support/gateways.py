@@ -5,6 +5,7 @@ from collections.abc import Callable
 from support.leases import LeaseClient
 from support.names import Names
 from support.processes import ServiceProcess
+from support.queue_types import tested_queue_type
 from support.users import SERVICE_SECRET
 
 EXCHANGE_APP = "Microservices/ExchangeMicroservice/app.py"
@@ -22,6 +23,7 @@ def gateway_settings(amqp_url: str, names: Names, jwks_url: str) -> dict[str, st
         "MONTY_EXCHANGE": names.exchange,
         "MONTY_QUEUE": names.queue,
         "MONTY_ROUTING_KEY": names.routing_key,
+        "MONTY_QUEUE_TYPE": tested_queue_type(),
         "MONTY_JWKS_URL": jwks_url,
         "MONTY_SERVICE_SECRET": SERVICE_SECRET,
         # No user service here: tokens are not checked for revocation.

@@ -1,30 +1,32 @@
 """Whether the archive's database and broker answer, and how far the worker is behind."""
 
-import pika
 from pika.exceptions import AMQPError
 
 from archive_service.extensions import database
 from archive_service.settings import ArchiveSettings
 from archive_service.topology import ArchiveTopology
-from monty_common.broker.connection import (
-    CONNECT_ERRORS,
-    connection_parameters,
-    describe_error,
-    without_address,
-)
+from monty_common.broker.addresses import BrokerAddresses, NoAddressAnswered, connect_blocking
+from monty_common.broker.connection import describe_error
+from monty_common.broker.queue_check import check_queues
 from monty_common.health import Readiness
 
 
 def broker_checks(settings: ArchiveSettings) -> tuple[dict[str, str], int | None]:
     """The broker's and the archive queue's state, and the queue's ready messages, on a short-lived
-    connection (a passive declare: it never creates the queue, which is the worker's to declare)."""
-    parameters = connection_parameters(settings, "monty archive readiness")
+    connection to the first broker address that answers (passive declares: it never creates the
+    queues, which are the worker's to declare; an existing queue of the other type is reported)."""
+    topology = ArchiveTopology.of(settings)
     try:
-        connection = pika.BlockingConnection(parameters)
-    except CONNECT_ERRORS as error:
-        return {"broker": f"unavailable ({without_address(describe_error(error), parameters)})"}, None
+        connection, _url, _parameters, _failures = connect_blocking(
+            settings, "monty archive readiness", BrokerAddresses(settings.broker_urls)
+        )
+    except NoAddressAnswered as error:
+        return {"broker": f"unavailable ({error.public})"}, None
     try:
-        lag = ArchiveTopology.of(settings).ready_count(connection.channel())
+        for check in check_queues(connection, topology.durable_queues()):
+            if check.mismatch is not None:
+                return {"broker": "ok", "archive_queue": f"misconfigured ({check.mismatch.sentence()})"}, None
+        lag = topology.ready_count(connection.channel())
     except AMQPError as error:
         # Most likely the queue does not exist yet: the worker has never run.
         return {"broker": "ok", "archive_queue": f"unavailable ({describe_error(error)})"}, None

@@ -4,8 +4,10 @@
     archive queue --rejected without requeue--> dead-letter exchange (fanout, durable) --> dead queue
 
 The archive queue is declared with x-dead-letter-exchange, so a message the worker rejects is kept
-in the dead queue for someone to look at, never dropped and never redelivered forever. A queue of
-the same name declared earlier without that argument makes the declaration fail: delete it first.
+in the dead queue for someone to look at, never dropped and never redelivered forever. Both queues
+are of MONTY_QUEUE_TYPE; a quorum archive queue dead-letters at-least-once. A queue of the same
+name declared earlier with other arguments (or the other type) makes the declaration fail: drain
+it and delete it first.
 """
 
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.exchange_type import ExchangeType
 
 from archive_service.settings import ArchiveSettings
+from monty_common.broker.queue_types import DurableQueue, QueueType, durable_queue_arguments
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class ArchiveTopology:
     queue: str
     dead_letter_exchange: str
     dead_letter_queue: str
+    queue_type: QueueType = "classic"
 
     @classmethod
     def of(cls, settings: ArchiveSettings) -> "ArchiveTopology":
@@ -36,18 +40,25 @@ class ArchiveTopology:
             queue=settings.archive_queue,
             dead_letter_exchange=settings.archive_dead_letter_exchange,
             dead_letter_queue=settings.archive_dead_letter_queue,
+            queue_type=settings.queue_type,
         )
+
+    def durable_queues(self) -> list[DurableQueue]:
+        """The queues `declare` declares, with their arguments (dead-letter side first)."""
+        return [
+            DurableQueue(self.dead_letter_queue, durable_queue_arguments(self.queue_type)),
+            DurableQueue(self.queue, durable_queue_arguments(self.queue_type, self.dead_letter_exchange)),
+        ]
 
     def declare(self, channel: BlockingChannel) -> None:
         """Declare everything, dead-letter side first so no rejected message is ever unroutable."""
+        dead, archive = self.durable_queues()
         channel.exchange_declare(self.dead_letter_exchange, ExchangeType.fanout, durable=True)
-        channel.queue_declare(self.dead_letter_queue, durable=True)
-        channel.queue_bind(self.dead_letter_queue, self.dead_letter_exchange)
+        channel.queue_declare(dead.name, durable=True, arguments=dead.arguments)
+        channel.queue_bind(dead.name, self.dead_letter_exchange)
         channel.exchange_declare(self.exchange, ExchangeType.direct, durable=True)
-        channel.queue_declare(
-            self.queue, durable=True, arguments={"x-dead-letter-exchange": self.dead_letter_exchange}
-        )
-        channel.queue_bind(self.queue, self.exchange, routing_key=self.routing_key)
+        channel.queue_declare(archive.name, durable=True, arguments=archive.arguments)
+        channel.queue_bind(archive.name, self.exchange, routing_key=self.routing_key)
 
     def ready_count(self, channel: BlockingChannel) -> int:
         """Messages waiting in the archive queue (a passive declare: fails if the queue is missing)."""

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import pika
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.exceptions import (
     AMQPChannelError,
     AMQPConnectionError,
+    ChannelClosedByBroker,
     ChannelWrongStateError,
     ConnectionClosedByBroker,
 )
@@ -25,7 +25,9 @@ from archive_service.settings import ArchiveSettings
 from archive_service.store import store_records
 from archive_service.topology import ArchiveTopology
 from monty_common.backoff import Backoff
-from monty_common.broker.connection import connection_parameters, describe_error, redact_url
+from monty_common.broker.addresses import BrokerAddresses, NoAddressAnswered, connect_blocking
+from monty_common.broker.connection import describe_error, redact_url
+from monty_common.broker.queue_types import queue_mismatch
 from monty_common.producer_stamp import ProducerStamp
 from monty_common.service_secret import resolve_secret
 
@@ -78,6 +80,8 @@ class ArchiveWorker:
         self._consuming = False
         self._dead_letters: DeadLetters | None = None
         self._batch = Batch([])
+        self._addresses = BrokerAddresses(settings.broker_urls)
+        self._mismatch_told: str | None = None
 
     def stop(self) -> None:
         """Ask the worker to stop; safe from a signal handler (the loop notices within POLL_SECONDS,
@@ -98,25 +102,48 @@ class ArchiveWorker:
                 if error.reply_code not in (320, 541):
                     raise
                 log.warning("broker closed the connection, reconnecting", extra={"error": str(error)})
+            except NoAddressAnswered as error:
+                for failure in error.failures:
+                    log.warning(
+                        "broker unreachable, reconnecting",
+                        extra={"broker": failure.url, "error": failure.reason},
+                    )
             except (AMQPConnectionError, OSError) as error:
                 # OSError: pika lets some failures to reach the broker through raw (a host name that
                 # does not resolve yet, a TLS handshake cut short).
-                log.warning("broker unreachable, reconnecting", extra={"error": describe_error(error)})
+                log.warning("broker connection lost, reconnecting", extra={"error": describe_error(error)})
             except AMQPChannelError as error:
                 # While consuming, the broker may close the channel (e.g. its consumer timeout when a
                 # database outage held messages unacked too long): they are requeued, so reconnect.
-                # Before that, a channel error is a refused declaration: a configuration to fix.
-                if not self._consuming:
+                # Before that, a channel error is a refused declaration: a configuration to fix,
+                # waited for if it is a queue of the other type (an operator may delete it).
+                if not self._consuming and not self._told_mismatch(error):
                     raise
-                log.warning("broker closed the channel, reconnecting", extra={"error": describe_error(error)})
+                if self._consuming:
+                    log.warning(
+                        "broker closed the channel, reconnecting", extra={"error": describe_error(error)}
+                    )
             finally:
                 self._batch.clear()  # unacked messages went back to the queue with the connection
                 self._close_connection()
             if self._consuming:
                 backoff.reset()  # the connection served: this is a new outage
+                self._addresses.lost()  # try the next address first: this one's node may be gone
             if not self._stopping:
                 self._pause(backoff.next_delay())
         log.info("archive worker stopped")
+
+    def _told_mismatch(self, error: AMQPChannelError) -> bool:
+        """Whether `error` is an existing queue refusing the configured arguments (logged once)."""
+        if not isinstance(error, ChannelClosedByBroker):
+            return False
+        mismatch = queue_mismatch(error.reply_code, error.reply_text)
+        if mismatch is None:
+            return False
+        if mismatch.sentence() != self._mismatch_told:
+            self._mismatch_told = mismatch.sentence()
+            log.error("broker refused the archive's queues: %s", mismatch.sentence())
+        return True
 
     def _pause(self, seconds: float) -> None:
         """Wait without a connection, waking early for a stop request."""
@@ -126,16 +153,18 @@ class ArchiveWorker:
 
     def _serve_one_connection(self) -> None:
         """Open a connection, declare the topology and consume until stopped or disconnected."""
-        params = connection_parameters(self.settings, "monty archive worker")
-        self._connection = pika.BlockingConnection(params)
+        self._connection, url, _parameters, _failures = connect_blocking(
+            self.settings, "monty archive worker", self._addresses
+        )
         channel = self._connection.channel()
         self.topology.declare(channel)
+        self._mismatch_told = None
         self._dead_letters = DeadLetters(self._connection, self.topology.dead_letter_exchange)
         channel.basic_qos(prefetch_count=self.settings.archive_prefetch)
         self._consuming = True
         log.info(
             "archive worker consuming",
-            extra={"queue": self.topology.queue, "broker": redact_url(self.settings.amqp_url)},
+            extra={"queue": self.topology.queue, "broker": redact_url(url)},
         )
         for method, properties, body in channel.consume(self.topology.queue, inactivity_timeout=POLL_SECONDS):
             if method is not None:

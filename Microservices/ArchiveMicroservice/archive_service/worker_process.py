@@ -10,10 +10,12 @@ from sqlalchemy.orm import sessionmaker
 
 from archive_service.schema import init_database
 from archive_service.settings import ArchiveSettings
+from archive_service.topology import ArchiveTopology
 from archive_service.worker import POLL_SECONDS, ArchiveWorker
 from monty_common.backoff import Backoff
 from monty_common.database import make_engine
 from monty_common.logging_setup import configure_logging
+from monty_common.serving import MISCONFIGURED, check_broker
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +61,14 @@ def migrate_when_reachable(settings: ArchiveSettings, stop: StopFlag) -> bool:
 
 
 def run_worker(settings: ArchiveSettings) -> int:
-    """Archive messages until SIGTERM or SIGINT; 0 on a clean stop."""
+    """Archive messages until SIGTERM or SIGINT; 0 on a clean stop, 2 when an archive queue exists
+    with other arguments (another type) than configured."""
     configure_logging(settings.log_level)
+    # An unreachable broker is waited for (the worker reconnects); a queue it cannot use is not.
+    check = check_broker(settings, ArchiveTopology.of(settings).durable_queues())
+    check.report("montyexchange-archive-worker")
+    if check.mismatches:
+        return MISCONFIGURED
     stop = StopFlag()
     stop.install()
     # One process: it migrates for itself, as `init-db` does for the API's server.

@@ -29,6 +29,7 @@ from monty_common.producer_stamp import ProducerStamp
 __all__ = [
     "BrokerLinks",
     "broker",
+    "broker_topology",
     "dead_letters",
     "idempotency_keys",
     "message_schema",
@@ -84,11 +85,20 @@ class BrokerLinks:
         return checks
 
 
+def broker_topology(settings: ExchangeSettings) -> Topology:
+    """The exchange, queue and dead-letter queue the gateway declares, of MONTY_QUEUE_TYPE."""
+    return Topology(
+        settings.exchange,
+        settings.queue,
+        settings.routing_key,
+        dead_letter_queue_of(settings.queue),
+        settings.queue_type,
+    )
+
+
 def new_broker_links(settings: ExchangeSettings) -> BrokerLinks:
     """The links to the configured exchange and queue; they connect on first use, after the server forks."""
-    topology = Topology(
-        settings.exchange, settings.queue, settings.routing_key, dead_letter_queue_of(settings.queue)
-    )
+    topology = broker_topology(settings)
     publisher = ConfirmedPublisher(settings, topology, SERVICE_NAME)
     policy = LeasePolicy(
         settings.max_deliveries_of(settings.queue), settings.max_lease_seconds, settings.max_leased_bytes

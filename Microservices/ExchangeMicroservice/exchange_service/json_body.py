@@ -3,6 +3,7 @@
 from typing import Any
 
 from flask import Request
+from gunicorn.http.errors import ChunkMissingTerminator, NoMoreData
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from monty_common import strict_json
@@ -33,7 +34,14 @@ def read_limited_body(request: Request, limit: int) -> bytes:
     stream = request.environ["wsgi.input"]
     body = bytearray()
     while len(body) <= limit:
-        chunk = stream.read(min(64 * 1024, limit + 1 - len(body)))
+        try:
+            chunk = stream.read(min(64 * 1024, limit + 1 - len(body)))
+        except (NoMoreData, ChunkMissingTerminator) as error:
+            # The server reads a chunked body ahead only to the first byte past the limit; the
+            # parser may then look for that chunk's end, which was not read: the body is too large.
+            if len(body) >= limit and not getattr(error, "term", b""):
+                raise RequestEntityTooLarge() from None
+            raise  # a body cut short or broken: 400 (problems.py)
         if not chunk:
             break
         body += chunk

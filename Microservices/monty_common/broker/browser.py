@@ -23,13 +23,8 @@ import pika
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import AMQPError, ChannelClosedByBroker
 
-from monty_common.broker.connection import (
-    CONNECT_ERRORS,
-    connection_parameters,
-    describe_error,
-    redact_url,
-    without_address,
-)
+from monty_common.broker.addresses import BrokerAddresses, NoAddressAnswered, connect_blocking
+from monty_common.broker.connection import describe_error, without_address
 from monty_common.broker.errors import BrokerUnavailable
 from monty_common.broker.takes import Delivery
 from monty_common.settings import BrokerSettings
@@ -110,6 +105,7 @@ class QueueBrowser:
         self.settings = settings
         self._label = f"monty {service} browser"
         self._closed = False
+        self._addresses = BrokerAddresses(settings.broker_urls)
 
     def close(self) -> None:
         """Refuse new browses (browses under way end by themselves, giving back what they hold)."""
@@ -123,16 +119,16 @@ class QueueBrowser:
         """
         if self._closed:
             raise BrokerUnavailable("the broker link is closed (the server is stopping)")
-        parameters = connection_parameters(self.settings, f"{self._label} pid {os.getpid()}")
         try:
-            connection = pika.BlockingConnection(parameters)
-        except CONNECT_ERRORS as error:
-            log.warning(
-                "broker unreachable for a browse",
-                extra={"broker": redact_url(self.settings.amqp_url), "error": describe_error(error)},
+            connection, _url, parameters, _failures = connect_blocking(
+                self.settings, f"{self._label} pid {os.getpid()}", self._addresses
             )
-            reason = without_address(describe_error(error), parameters)
-            raise BrokerUnavailable(f"cannot reach the broker: {reason}") from None
+        except NoAddressAnswered as error:
+            for failure in error.failures:
+                log.warning(
+                    "broker unreachable for a browse", extra={"broker": failure.url, "error": failure.reason}
+                )
+            raise BrokerUnavailable(f"cannot reach the broker: {error.public}") from None
         try:
             yield self._open(connection, queue, parameters)
         finally:

@@ -1,13 +1,15 @@
 """Delayed delivery without a broker plugin: per target and delay, a queue whose messages expire into
 the target.
 
-A message delayed N seconds is published, through the default exchange, to the durable classic queue
+A message delayed N seconds is published, through the default exchange, to the durable queue
 `monty.delay.<N>s.<exchange>.<routing key>.<hash>` (`amq.default` naming the default exchange; the
 hash tells apart targets whose names read alike, and the readable part is cut to keep the name
-within 255 bytes). The queue holds it for N seconds (x-message-ttl), then RabbitMQ dead-letters it
-to the target exchange with the target routing key, where it is routed as if published then. All
-messages of one queue have the same TTL, so they expire in the order they came, each on time (a
-queue expires messages from its head).
+within 255 bytes); with MONTY_QUEUE_TYPE=quorum, to the quorum queue `monty.delay.quorum.<N>s...`
+(another name: switching the type never meets a delay queue of the other type). The queue holds
+it for N seconds (x-message-ttl), then RabbitMQ dead-letters it to the target exchange with the
+target routing key, where it is routed as if published then. All messages of one queue have the
+same TTL, so they expire in the order they came, each on time (a queue expires messages from its
+head).
 
 The costs: one queue per target and distinct delay in use, and one declaration per queue and
 channel every REDECLARE_SECONDS while it is used. An unused delay queue deletes itself (x-expires)
@@ -16,6 +18,12 @@ the publisher declares a queue again when its last declaration is REDECLARE_SECO
 then never expires with a message still in it. RabbitMQ moves expired messages to their target by
 itself, without publisher confirms: a message whose target routes nowhere at its time is dropped,
 and a message arrives with an x-death header naming its delay queue.
+
+Quorum delay queues differ in two ways. RabbitMQ does not renew a quorum queue's x-expires lease
+when it is declared again, so one would expire with messages in it: they have no x-expires and stay
+until an operator deletes them (`rabbitmqctl delete_queue`; names start `monty.delay.quorum.`).
+They dead-letter at-least-once (queue_types.py): an expired message stays in its delay queue until
+the target confirms it, so one whose target routes nowhere is kept (and retried), not dropped.
 """
 
 import hashlib
@@ -25,7 +33,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
+from monty_common.broker.queue_types import QueueType, durable_queue_arguments
+
 PREFIX = "monty.delay."
+# Before the delay in the names of quorum delay queues.
+QUORUM_INFIX = "quorum."
 NAME_MAX_BYTES = 255
 # How long a delay queue outlives its delay unused before it deletes itself.
 IDLE_SECONDS = 3600
@@ -42,13 +54,15 @@ class DelayQueue:
     exchange: str
     routing_key: str
     seconds: int
+    queue_type: QueueType = "classic"
 
     @cached_property
     def name(self) -> str:
         """The queue's name: readable, unique to its target and delay, at most 255 bytes."""
         target = f"{self.exchange}\0{self.routing_key}".encode()
         digest = hashlib.sha256(target).hexdigest()[:16]
-        head = f"{PREFIX}{self.seconds}s."
+        infix = QUORUM_INFIX if self.queue_type == "quorum" else ""
+        head = f"{PREFIX}{infix}{self.seconds}s."
         readable = f"{self.exchange or 'amq.default'}.{self.routing_key}"
         room = NAME_MAX_BYTES - len(head) - len(digest) - 1
         readable = readable.encode()[:room].decode("utf-8", errors="ignore")
@@ -57,13 +71,11 @@ class DelayQueue:
     @property
     def arguments(self) -> dict[str, Any]:
         """The queue's arguments: hold each message `seconds`, then dead-letter it to the target."""
-        return {
-            "x-queue-type": "classic",
-            "x-message-ttl": self.seconds * 1000,
-            "x-dead-letter-exchange": self.exchange,
-            "x-dead-letter-routing-key": self.routing_key,
-            "x-expires": (self.seconds + IDLE_SECONDS) * 1000,
-        }
+        arguments = durable_queue_arguments(self.queue_type, self.exchange, self.routing_key)
+        arguments["x-message-ttl"] = self.seconds * 1000
+        if self.queue_type == "classic":
+            arguments["x-expires"] = (self.seconds + IDLE_SECONDS) * 1000
+        return arguments
 
     def declare(self, channel: Any, done: Callable[[], None]) -> None:
         """Declare the queue on `channel` (I/O thread), then call `done`."""

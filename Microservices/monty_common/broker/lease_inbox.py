@@ -89,6 +89,9 @@ class Inbox:
                 callback=lambda _frame: self._ready(queue, done),
             )
 
+        # Classic whatever MONTY_QUEUE_TYPE says: quorum queues cannot be server-named, exclusive or
+        # transient, and this one must die with its connection (that is how a request learns its
+        # holder is gone); replicating it would buy nothing, since its leases die with it too.
         channel.queue_declare("", exclusive=True, auto_delete=True, callback=declared)
 
     def _ready(self, queue: str, done: Callable[[], None]) -> None:

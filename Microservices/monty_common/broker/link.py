@@ -4,8 +4,9 @@ pika's connections are not thread-safe, and an idle BlockingConnection misses he
 link runs a SelectConnection's I/O loop in a thread of its own: heartbeats are serviced while the
 process is idle, many requests share the connection, and the only call crossing threads is
 `add_callback_threadsafe`. The thread starts on first use, so a link opens after the server forks,
-and it reconnects with capped backoff whenever the connection is lost. What the link's owner does
-on the channel (publish, take) is its `ChannelRole`; the link knows only the connection.
+and it reconnects whenever the connection is lost: to the next of MONTY_AMQP_URLS at once
+(addresses.py), with capped backoff only once every address has failed in a row. What the link's
+owner does on the channel (publish, take) is its `ChannelRole`; the link knows only the connection.
 """
 
 import logging
@@ -21,6 +22,7 @@ from typing import Any
 from pika.exceptions import AMQPError
 
 from monty_common.backoff import Backoff
+from monty_common.broker.addresses import BrokerAddresses
 from monty_common.broker.connection import connection_parameters, describe_error, redact_url
 from monty_common.broker.errors import BrokerUnavailable
 from monty_common.broker.jobs import JobQueue, Operation
@@ -30,6 +32,10 @@ from monty_common.broker.topology import Topology
 from monty_common.settings import BrokerSettings
 
 log = logging.getLogger(__name__)
+
+# A connection lost sooner than this after it became ready is retried with backoff, not at once: a
+# broker that accepts connections and then drops them must not make a link spin.
+STEADY_SECONDS = 2.0
 
 # Every link of this process, so a forked child can forget the threads and connections it did not inherit.
 _LINKS: "weakref.WeakSet[AmqpLink]" = weakref.WeakSet()
@@ -51,6 +57,7 @@ class AmqpLink:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._session: LinkSession | None = None
+        self._mismatch_told: str | None = None
         self._forget_connection()
         _LINKS.add(self)
 
@@ -61,6 +68,8 @@ class AmqpLink:
         self._status = LinkStatus()
         self._jobs = JobQueue(self._label)
         self._retry_now = threading.Event()
+        # Shuffled here: in a forked child too, so each process spreads over the addresses its own way.
+        self._addresses = BrokerAddresses(self.settings.broker_urls)
 
     # --- request threads ---------------------------------------------------------------------------
 
@@ -138,55 +147,88 @@ class AmqpLink:
     # --- the I/O thread ----------------------------------------------------------------------------
 
     def _run(self) -> None:
-        """Connect, serve, and reconnect with capped backoff until closed."""
+        """Connect, serve, and reconnect (the next address at once, backoff after a round) until closed."""
         backoff = Backoff()
-        down = False
+        addresses = self._addresses
+        # Each address that fails is logged in the first round after the link last served; later
+        # rounds of the same outage are not.
+        quiet = False
         while not self._closed:
-            if self._serve_one_connection():
-                backoff.reset()
-                down = False
+            url = addresses.current
+            session = self._serve_one_connection(url)
             if self._closed:
                 break
-            if not down:
-                down = True
+            if session is not None and session.failure is None:  # it served, then was lost
+                addresses.lost()
+                quiet = False
                 log.warning(
                     "broker link down, reconnecting",
-                    extra={
-                        "link": self._label,
-                        "broker": redact_url(self.settings.amqp_url),
-                        "error": self._status.last_error,
-                    },
+                    extra={"link": self._label, "broker": redact_url(url), "error": self._status.last_error},
                 )
-            self._retry_now.wait(backoff.next_delay())
-            self._retry_now.clear()
+                if _served_long(session):
+                    backoff.reset()  # a new outage: the next address at once
+                else:  # lost right after it became ready: pace the attempts all the same
+                    self._retry_now.wait(backoff.next_delay())
+                    self._retry_now.clear()
+                continue
+            failure = session.failure if session is not None else self._status.last_error
+            mismatch = session.mismatch if session is not None else None
+            if mismatch is not None:
+                self._tell_mismatch(mismatch.sentence())
+            elif not quiet:
+                log.warning(
+                    "broker unreachable, trying the next address",
+                    extra={"link": self._label, "broker": redact_url(url), "error": failure},
+                )
+            if addresses.failed():  # every address failed in a row: tell the requests, then back off
+                quiet = True
+                self._status.attempt_finished(ready=False, error=failure, misconfigured=mismatch is not None)
+                self._retry_now.wait(backoff.next_delay())
+                self._retry_now.clear()
+            else:
+                self._status.note_error(failure or "not connected")
 
-    def _serve_one_connection(self) -> bool:
-        """Open one connection and serve it until it closes; True if it ever became ready."""
+    def _tell_mismatch(self, sentence: str) -> None:
+        """Log, once for as long as it lasts, that an existing queue refuses the configured arguments."""
+        if sentence != self._mismatch_told:
+            self._mismatch_told = sentence
+            log.error("broker refused the link's queues: %s", sentence, extra={"link": self._label})
+
+    def _serve_one_connection(self, url: str) -> LinkSession | None:
+        """Open one connection to `url` and serve it until it closes; the session (None when none
+        could be made: its reason is in the status)."""
         with self._lock:  # close() sets _closed under it, so no connection opens after close
             if self._closed:
-                return False
+                return None
             try:
                 session = LinkSession(
-                    connection_parameters(self.settings, f"{self._label} pid {os.getpid()}"),
+                    connection_parameters(self.settings, f"{self._label} pid {os.getpid()}", url),
                     self.topology,
                     self._role,
                     self._status,
                     self._jobs,
                     self._label,
+                    redact_url(url),
                 )
             except AMQPError as error:  # raised only for malformed parameters
-                self._status.attempt_finished(ready=False, error=describe_error(error))
-                return False
+                self._status.note_error(describe_error(error))
+                return None
             self._session = session
         try:
-            return session.serve()
+            if session.serve():
+                self._mismatch_told = None
         except Exception as error:  # a bug must not leave the process without a link
             log.exception("broker link failed", extra={"link": self._label})
-            self._status.attempt_finished(ready=False, error=describe_error(error))
-            return False
+            session.failure = describe_error(error)
         finally:
             with self._lock:
                 self._session = None
+        return session
+
+
+def _served_long(session: LinkSession) -> bool:
+    """Whether a lost connection had served long enough for its loss to count as a new outage."""
+    return session.ready_at is not None and time.monotonic() - session.ready_at >= STEADY_SECONDS
 
 
 def _forget_inherited_connections() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pika
 from pika.spec import Basic
 
+from monty_common.broker.alarm_probe import AlarmProbe
 from monty_common.broker.confirms import ConfirmTracker
 from monty_common.broker.delays import DelayDeclarations, DelayQueue, is_delay_queue
 from monty_common.broker.errors import BrokerUnavailable, OutcomeUnknown, PublishRejected
@@ -146,7 +147,10 @@ class ConfirmedPublisher:
                 channel, method, properties.message_id, body
             )
         )
-        channel.confirm_delivery(self._on_confirm, callback=lambda _frame: done())
+        # Ready once the broker has shown whether an alarm blocks publishing (alarm_probe.py).
+        channel.confirm_delivery(
+            self._on_confirm, callback=lambda _frame: AlarmProbe(channel.connection, done)
+        )
         QueueWatch(
             channel.connection,
             self.topology.queue,
@@ -158,7 +162,11 @@ class ConfirmedPublisher:
         """Publish one message and remember it until its confirm arrives (a delayed one once its
         delay queue is declared)."""
         to = out.route or Route(self.topology.exchange, self.topology.routing_key)
-        delay_queue = DelayQueue(to.exchange, to.routing_key, out.delay) if out.delay > 0 else None
+        delay_queue = (
+            DelayQueue(to.exchange, to.routing_key, out.delay, self.topology.queue_type)
+            if out.delay > 0
+            else None
+        )
         if self.link.is_blocked:
             fail(out.future, BrokerUnavailable("the broker is blocking publishers (resource alarm)"))
         elif self._held is not None:

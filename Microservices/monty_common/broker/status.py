@@ -19,12 +19,17 @@ class LinkStatus:
         self._changed = threading.Condition()
         self.ready = False
         self.last_error = "not connected yet"
+        # The last round failed because the broker refused the configuration (not unreachable).
+        self.misconfigured = False
         self._attempts = 0
         self._failed_at = -RECENT_FAILURE
 
-    def attempt_finished(self, ready: bool, error: str | None = None, served: bool = False) -> None:
+    def attempt_finished(
+        self, ready: bool, error: str | None = None, served: bool = False, misconfigured: bool = False
+    ) -> None:
         """Record an attempt's outcome (or a served connection's loss) and wake the waiting requests."""
         with self._changed:
+            self.misconfigured = misconfigured
             # Losing a connection that served is not a failed attempt: the next request retries.
             if not ready and not served:
                 self._failed_at = time.monotonic()
@@ -33,6 +38,11 @@ class LinkStatus:
                 self.last_error = error
             self._attempts += 1
             self._changed.notify_all()
+
+    def note_error(self, error: str) -> None:
+        """One address failed, and others remain to try: remember why, and let requests wait on."""
+        with self._changed:
+            self.last_error = error
 
     def wait_ready(self, deadline: float, retry_now: Callable[[], None], unreachable: str) -> None:
         """Return once ready; else ask for an attempt now and wait for its outcome until `deadline`.
@@ -52,4 +62,6 @@ class LinkStatus:
                         break
                     self._changed.wait(remaining)
             if not self.ready:
+                if self.misconfigured:
+                    raise BrokerUnavailable(self.last_error)
                 raise BrokerUnavailable(f"{unreachable}: {self.last_error}")

@@ -6,6 +6,8 @@ from typing import Any
 
 from pika.exchange_type import ExchangeType
 
+from monty_common.broker.queue_types import DurableQueue, QueueType, durable_queue_arguments
+
 
 @dataclass(frozen=True)
 class Topology:
@@ -16,6 +18,16 @@ class Topology:
     routing_key: str
     # Where messages consumers kept failing on wait (declared durable too), if this link needs it.
     dead_letter_queue: str | None = None
+    # MONTY_QUEUE_TYPE: of the queue, its dead-letter queue and the delay queues in front of it.
+    queue_type: QueueType = "classic"
+
+    def durable_queues(self) -> list[DurableQueue]:
+        """The queues `declare` declares, with their arguments."""
+        arguments = durable_queue_arguments(self.queue_type)
+        queues = [DurableQueue(self.queue, arguments)]
+        if self.dead_letter_queue is not None:
+            queues.append(DurableQueue(self.dead_letter_queue, arguments))
+        return queues
 
     def declare(self, channel: Any, done: Callable[[], None]) -> None:
         """Declare exchange, queue and binding on `channel` in order, then call `done` on the I/O thread."""
@@ -26,6 +38,7 @@ class Topology:
             callback=lambda _frame: channel.queue_declare(
                 queue=self.queue,
                 durable=True,
+                arguments=durable_queue_arguments(self.queue_type),
                 callback=lambda _frame: channel.queue_bind(
                     queue=self.queue,
                     exchange=self.exchange,
@@ -40,7 +53,12 @@ class Topology:
         if self.dead_letter_queue is None:
             done()
         else:
-            channel.queue_declare(queue=self.dead_letter_queue, durable=True, callback=lambda _frame: done())
+            channel.queue_declare(
+                queue=self.dead_letter_queue,
+                durable=True,
+                arguments=durable_queue_arguments(self.queue_type),
+                callback=lambda _frame: done(),
+            )
 
 
 def dead_letter_queue_of(queue: str) -> str:
