@@ -7,6 +7,12 @@ header hold every thread. Here the worker's event loop reads requests itself, wi
 (request_reading.py says when one is complete), within MONTY_HEADER_TIMEOUT for the head and
 MONTY_BODY_TIMEOUT for the body, and a thread gets a request only once all of it is in memory: no
 request thread ever waits for a client to send.
+
+On SIGTERM the worker drains (draining.py): for the drain's MONTY_DRAIN_SECONDS /readyz answers 503
+while requests are still served, each answer closing its connection; then the worker takes what the
+kernel has already accepted for it and closes its listening sockets (a new connection is refused,
+never left in the backlog to be reset), ends the app's waits, serves what it holds, and exits before
+gunicorn's graceful_timeout (serving.py's exit bound) runs out.
 """
 
 import contextlib
@@ -26,8 +32,9 @@ from gunicorn.http.errors import (
     ParseException,
 )
 from gunicorn.http.unreader import Unreader
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
+from monty_common.draining import Drain, drain_of
 from monty_common.raw_answers import problem_answer, refusal
 from monty_common.request_reading import BODY_LIMITS, PendingRequest, ReadLimits, Step
 
@@ -44,6 +51,9 @@ RECV_BYTES = 256 * 1024
 LINGER_SECONDS = 2.0
 # Largest piece a request thread takes from a read-ahead request at once (as gunicorn's own).
 MAX_PIECE = 1024 * 1024
+# How long before gunicorn's graceful_timeout runs out a stopping worker gives up on what it still
+# serves and exits by itself (after that the master kills it).
+EXIT_MARGIN = 1.0
 
 
 class ReadAheadUnreader(Unreader):  # type: ignore[misc]
@@ -91,6 +101,10 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.parked: deque[TConn] = deque()
         # Connections closing after their answer, until the client closes too or its time is up.
         self.lingering: dict[TConn, float] = {}
+        # The app's drain; when it began (SIGTERM) and when the worker stopped accepting.
+        self.drain = Drain(0.0)
+        self.drain_began: float | None = None
+        self.stopped_at: float | None = None
 
     def run(self) -> None:
         """Take the read limits the server was given, then serve."""
@@ -107,20 +121,96 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
             max(limits.buffer_bytes, max_body + 2 * 64 * 1024),
             dict(config.get(BODY_LIMITS, {})),
         )
-        super().run()
+        self.drain = drain_of(self.wsgi) or Drain(0.0)
+        self.serve()
+        self.finish()
+
+    # --- the event loop: serving, draining, stopping ---------------------------------------------
+
+    def serve(self) -> None:
+        """gthread's event loop, until the drain is over (or the master is gone)."""
+        self.poller.register(
+            self.method_queue.fileno(), selectors.EVENT_READ, self.method_queue.run_callbacks
+        )
+        self.set_accept_enabled(True)
+        while self.alive:
+            self.notify()
+            can_accept = self.nr_conns < self.worker_connections
+            if can_accept != self._accepting:
+                self.set_accept_enabled(can_accept)
+            self.wait_for_and_dispatch_events(timeout=self.drain_left(1.0))
+            if not self.is_parent_alive() or self.drain_left(1.0) <= 0:
+                break
+            self.murder_keepalived()
+            self.murder_pending()
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """SIGTERM: drain (begun on the event loop: a signal handler only queues it)."""
+        if self.alive:
+            self.method_queue.defer(self.begin_drain)
+
+    def begin_drain(self) -> None:
+        """Say not ready, and close each connection after its answer, for the drain's seconds."""
+        if self.drain_began is not None:
+            return
+        self.drain_began = time.monotonic()
+        self.drain.begin()
+        self.log.info("draining for %s s before stopping", self.drain.seconds)
+
+    def drain_left(self, most: float) -> float:
+        """Seconds until the drain is over, `most` at most (`most` while there is no drain)."""
+        if self.drain_began is None:
+            return most
+        return min(most, max(0.0, self.drain_began + self.drain.seconds - time.monotonic()))
+
+    def finish(self) -> None:
+        """Stop accepting, serve what was accepted until none is left or the time is up, then close."""
+        self.stop_accepting()
+        # Kept-alive connections stay a moment, for a request a client may already be sending (it is
+        # answered with Connection: close), as gthread's own stop does.
+        self._cap_keepalive(time.monotonic() + STOP_KEEPALIVE_LINGER)
+        began = self.drain_began if self.drain_began is not None else time.monotonic()
+        exit_by = began + max(0.0, self.cfg.graceful_timeout - EXIT_MARGIN)
+        while self.nr_conns > 0 and time.monotonic() < exit_by:
+            self.notify()
+            timeout = min(1.0, exit_by - time.monotonic())
+            if self.keepalived_conns:
+                timeout = min(timeout, self.keepalived_conns[0].timeout - time.monotonic())
+            self.wait_for_and_dispatch_events(timeout=max(0.0, timeout))
+            self.murder_keepalived()
+            self.murder_pending()
+        if self.nr_conns > 0:
+            self.log.warning("stopping with %s connections still open", self.nr_conns)
+        self.murder_keepalived(force=True)
+        self.tpool.shutdown(wait=False)
+        self.poller.close()
+        self.method_queue.close()
+
+    def stop_accepting(self) -> None:
+        """Take the connections the kernel has already accepted (their clients may be sending), close
+        the listening sockets, so that a new connection is refused, and end the app's waits."""
+        self.alive = False
+        self.stopped_at = time.monotonic()
+        self.set_accept_enabled(False)  # unregistered first: other workers keep the sockets open
+        for listener in self.sockets:
+            while self.accept(listener):
+                pass
+            listener.close()
+        self.drain.stop()
 
     # --- the event loop: reading requests --------------------------------------------------------
 
-    def accept(self, listener: Any) -> None:
-        """Accept a connection and start reading its first request."""
+    def accept(self, listener: Any) -> bool:
+        """Accept a connection and start reading its first request; False if none was waiting."""
         try:
             client, address = listener.accept()
-        except BlockingIOError:
-            return
+        except (BlockingIOError, InterruptedError):
+            return False
         except ConnectionAbortedError:
-            return
+            return True  # gone already; others may wait behind it
         self.nr_conns += 1
         self.start_reading(TConn(self.cfg, client, address, listener.getsockname()), b"")
+        return True
 
     def on_client_socket_readable(self, conn: TConn, client: Any) -> None:
         """A kept-alive connection has a next request: read it."""
@@ -191,7 +281,8 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.enqueue_req(conn)
 
     def murder_pending(self) -> None:
-        """Close connections whose request did not arrive in time (and idle ones when stopping)."""
+        """Close connections whose request did not arrive in time (and idle ones once stopped a moment:
+        a client that has just connected is sending its request now)."""
         super().murder_pending()
         now = time.monotonic()
         for conn in [conn for conn, deadline in self.lingering.items() if now >= deadline]:
@@ -210,7 +301,11 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
                     if pending.data
                     else b"",
                 )
-            elif not self.alive and not pending.data:
+            elif (
+                not pending.data
+                and self.stopped_at is not None
+                and now >= self.stopped_at + STOP_KEEPALIVE_LINGER
+            ):
                 self.drop(conn)
 
     def refuse(self, conn: TConn, answer: bytes) -> None:
@@ -312,10 +407,13 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
         conn.close()
 
     def handle_request(self, req: Any, conn: TConn) -> bool:
-        """Serve the request; close the connection after one whose body was not read ahead."""
+        """Serve the request; close the connection after one whose body was not read ahead, and after
+        every answer while draining (a kept-alive client then connects again, to another server)."""
         pending: PendingRequest | None = getattr(conn, "monty_request", None)
         if pending is not None and pending.continue_sent:
             req._expected_100_continue = False  # already answered by the event loop
+        if self.drain.draining:
+            req.must_close = True
         keep = bool(super().handle_request(req, conn))
         return keep and not (pending is not None and pending.must_close)
 

@@ -4,6 +4,7 @@ from typing import TypeVar
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from monty_common.draining import Drain, server_drain
 from monty_common.extension import Extension
 from monty_common.json_provider import StrictJSONProvider
 from monty_common.logging_setup import configure_logging
@@ -33,6 +34,7 @@ def new_service_app(
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     service_settings.init_app(app, settings)
+    server_drain.init_app(app, Drain(settings.drain_seconds))
     return app
 
 

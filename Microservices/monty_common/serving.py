@@ -1,5 +1,6 @@
 """Running a service under gunicorn: settings checked, the broker probed, the database prepared first."""
 
+import math
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -15,6 +16,7 @@ from monty_common.broker.addresses import AddressFailure, BrokerAddresses, NoAdd
 from monty_common.broker.connection import redact_url
 from monty_common.broker.queue_check import check_queues
 from monty_common.broker.queue_types import DurableQueue, QueueMismatch
+from monty_common.gunicorn_worker import EXIT_MARGIN, LINGER_SECONDS
 from monty_common.lifecycle import close_app
 from monty_common.logging_setup import configure_logging
 from monty_common.malloc_tuning import unmap_large_blocks
@@ -27,6 +29,24 @@ S = TypeVar("S", bound=ServiceSettings)
 # Exit status of a service whose broker holds a queue it cannot use as configured (a usage error, as
 # for invalid settings: restarting will not help).
 MISCONFIGURED = 2
+
+# The longest a request of a service without a broker works once read: its database calls (a pooled
+# connection is waited for, and a new one opened, within 5 s each).
+DATABASE_SECONDS = 5.0
+
+
+def exit_bound(settings: ServiceSettings) -> float:
+    """The most seconds a server takes from SIGTERM to exit: the drain (MONTY_DRAIN_SECONDS), then the
+    longest a request accepted before the stop still takes: its head and body arriving
+    (MONTY_HEADER_TIMEOUT + MONTY_BODY_TIMEOUT), its work (MONTY_BROKER_TIMEOUT, or its database
+    calls'), the close after its answer, and a margin for the server's own exit."""
+    work = (
+        max(settings.broker_timeout, DATABASE_SECONDS)
+        if isinstance(settings, BrokerSettings)
+        else DATABASE_SECONDS
+    )
+    read = settings.header_timeout + settings.body_timeout
+    return settings.drain_seconds + read + work + LINGER_SECONDS + EXIT_MARGIN
 
 
 def load_settings(settings_class: type[S]) -> S:
@@ -182,7 +202,8 @@ def run_service(
         "limit_request_line": 8190,
         "threads": settings.threads,
         "timeout": 30,
-        "graceful_timeout": 10,
+        # The master kills a worker still running this long after SIGTERM (see exit_bound).
+        "graceful_timeout": math.ceil(exit_bound(settings)),
         "keepalive": 5,
         "proc_name": name,
         "worker_exit": _close_worker_app,

@@ -1,12 +1,14 @@
 """The archive worker against the real broker and databases: every message stored once, byte for byte."""
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pika
 import psycopg
+import pytest
 from flask_openapi3.openapi import OpenAPI
 
 from support.apps import exchange_app_builder
@@ -22,6 +24,7 @@ from support.broker_admin import get_raw, queue_depth
 from support.names import Names
 from support.polling import wait_until
 from support.processes import ServiceProcess, python_command
+from support.tally import tally
 from support.tokens import TestKeys
 from support.users import SERVICE_SECRET
 
@@ -124,6 +127,49 @@ def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(
     bodies = archived_bodies(database_url)
     assert {key: value.encode() for key, value in bodies.items()} == sent
     wait_until(lambda: queue_depth(amqp_url, archive_names.queue) == 0, 10, "the queue to drain")
+
+
+# The most a worker takes from SIGTERM to exit, generous for a busy machine: it notices within 0.1 s,
+# commits the batch it holds once, gives back the rest and closes its connection.
+WORKER_EXIT_BOUND = 10.0
+
+
+@pytest.mark.slow
+def test_a_worker_stopped_mid_stream_exits_in_time_and_loses_and_doubles_nothing(
+    start_worker: WorkerStarter,
+    database_url: str,
+    amqp_url: str,
+    archive_names: ArchiveNames,
+) -> None:
+    """SIGTERM while messages stream in: the worker exits cleanly within its bound, committing what it
+    received; after a restart every message is stored, once."""
+    settings = {"MONTY_ARCHIVE_PREFETCH": "200", "MONTY_ARCHIVE_FLUSH_SECONDS": "0.5"}
+    worker = start_worker(database_url, **settings)
+    stopped = threading.Event()
+    sent: dict[str, bytes] = {}
+    stream = threading.Thread(target=_stream_until, args=(stopped, amqp_url, archive_names, sent))
+    stream.start()
+    try:
+        wait_until(lambda: len(archived_rows(database_url)) >= 200, 20, "the worker to archive some")
+        worker.terminate()
+        terminated_at = time.monotonic()
+        wait_until(lambda: not worker.running, WORKER_EXIT_BOUND, "the worker to exit after SIGTERM")
+        took = time.monotonic() - terminated_at
+        streaming_at_stop = stream.is_alive()
+    finally:
+        stopped.set()
+        stream.join()
+    assert streaming_at_stop, "the stream ended before the worker was stopped"
+    assert worker.exit_code == 0, worker.output()[-3000:]
+    assert "archive worker stopped" in worker.output()
+    start_worker(database_url, **settings)
+    wait_until(lambda: len(archived_rows(database_url)) >= len(sent), 30, "every message after the restart")
+    rows = [row["message_id"] for row in archived_rows(database_url)]
+    counts = tally(f"archive worker SIGTERM (exited in {took:.1f} s)", len(sent), list(sent), rows)
+    assert counts.lost == counts.duplicated == 0
+    assert len(rows) == len(sent)
+    bodies = archived_bodies(database_url)
+    assert {key: value.encode() for key, value in bodies.items()} == sent
 
 
 def _stream_until(

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from support.drain import stop_bound
 from support.haproxy import SHIPPED_CONFIG, sections
 from support.paths import REPO_ROOT
 
@@ -32,8 +33,6 @@ NODES = {"rabbit-1", "rabbit-2", "rabbit-3"}
 # The cluster's HTTP services and the port each serves (and HAProxy fronts).
 BALANCED = {"cluster-exchange": 9047, "cluster-users": 9048, "cluster-auth": 9049, "cluster-archive": 9050}
 BROKER_CLIENTS = {"cluster-exchange", "cluster-archive", "cluster-archive-worker"}
-# Seconds a service keeps finishing requests in flight after its drain (gunicorn's graceful timeout).
-IN_FLIGHT_SECONDS = 10
 
 
 def compose_binary() -> str:
@@ -185,7 +184,8 @@ def test_the_balancer_checks_readyz_and_keeps_no_client_on_one_replica(cluster: 
 
 def test_the_drain_outlasts_the_health_check_and_fits_the_grace_period(cluster: dict[str, Any]) -> None:
     """MONTY_DRAIN_SECONDS is longer than HAProxy takes to take a replica out (fall times inter, plus a
-    check's timeout), and stop_grace_period is longer than the whole drain."""
+    check's timeout), and stop_grace_period is longer than the whole stop (drain, requests in flight,
+    exit)."""
     defaults = haproxy_settings()["defaults"]
     [server] = [line.split() for line in defaults if line.startswith("default-server ")]
     inter = seconds(server[server.index("inter") + 1])
@@ -196,7 +196,7 @@ def test_the_drain_outlasts_the_health_check_and_fits_the_grace_period(cluster: 
         service = cluster["services"][name]
         drain = float(service["environment"]["MONTY_DRAIN_SECONDS"])
         assert drain > detection, (name, drain, detection)
-        assert seconds(service["stop_grace_period"]) > drain + IN_FLIGHT_SECONDS, name
+        assert seconds(service["stop_grace_period"]) > stop_bound(service["environment"]), name
 
 
 @pytest.mark.parametrize("variable", sorted(REQUIRED))

@@ -12,6 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from support.drain import stop_bound
 from support.paths import REPO_ROOT
 
 FOLDER = REPO_ROOT / "Deployment/Kubernetes"
@@ -25,8 +26,6 @@ CUSTOM_KINDS = {"RabbitmqCluster"}
 # The Secret the operator makes for the cluster's default user, and the keys it holds.
 OPERATOR_SECRET_KEYS = {"username", "password", "host", "port", "connection_string"}
 HTTP_SERVICES = {"exchange": 9047, "users": 9048, "auth": 9049, "archive": 9050}
-# Seconds a service keeps finishing requests in flight after its drain (gunicorn's graceful timeout).
-IN_FLIGHT_SECONDS = 10
 
 
 def documents(path: Path) -> list[dict[str, Any]]:
@@ -136,7 +135,8 @@ def test_the_operator_schema_catches_a_misspelt_field() -> None:
 
 def test_every_http_service_is_probed_sized_and_drains_in_time() -> None:
     """Each HTTP service's Deployment: readiness on /readyz and liveness on /healthz at its port,
-    requests and limits, and a termination grace longer than preStop + drain + requests in flight."""
+    requests and limits, and a termination grace longer than preStop + the whole stop (drain, requests
+    in flight, exit)."""
     deployments = named("Deployment")
     for name, port in HTTP_SERVICES.items():
         [container] = containers(deployments[name])
@@ -149,9 +149,8 @@ def test_every_http_service_is_probed_sized_and_drains_in_time() -> None:
             command = container["lifecycle"]["preStop"]["exec"]["command"]
             assert command[0] == "sleep", command
             pause = int(command[1])
-        drain = float(config_values(container)["MONTY_DRAIN_SECONDS"])
         grace = deployments[name]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-        assert grace > pause + drain + IN_FLIGHT_SECONDS, name
+        assert grace > pause + stop_bound(config_values(container)), name
     for deployment in deployments.values():
         for container in containers(deployment):
             assert {"cpu", "memory"} <= set(container["resources"]["requests"]), container["name"]

@@ -171,11 +171,17 @@ def start_service(
 ) -> ServiceProcess:
     """`python <script>`, a service serving HTTP on `port` (a free one by default).
 
-    It runs one worker of four threads unless `settings` say otherwise; `name` (by default its
-    folder's) is what messages call it; `own_group` as for ServiceProcess.
+    It runs one worker of four threads unless `settings` say otherwise, and stops without a drain
+    (no load balancer waits for its /readyz); `name` (by default its folder's) is what messages call
+    it; `own_group` as for ServiceProcess.
     """
     port = port or free_port()
-    defaults = {"MONTY_PORT": str(port), "MONTY_WORKERS": "1", "MONTY_THREADS": "4"}
+    defaults = {
+        "MONTY_PORT": str(port),
+        "MONTY_WORKERS": "1",
+        "MONTY_THREADS": "4",
+        "MONTY_DRAIN_SECONDS": "0",
+    }
     name = name or Path(script).parent.name
     return ServiceProcess(name, python_command(script), defaults | dict(settings), log_path, port, own_group)
 

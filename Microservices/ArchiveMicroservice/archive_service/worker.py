@@ -84,7 +84,9 @@ class ArchiveWorker:
         self._mismatch_told: str | None = None
 
     def stop(self) -> None:
-        """Ask the worker to stop; safe from a signal handler (the loop notices within POLL_SECONDS)."""
+        """Ask the worker to stop; safe from a signal handler (the loop notices within POLL_SECONDS,
+        commits and acks what it received, gives back the rest and closes: see the README's
+        "Graceful drain" for the bound)."""
         self._stopping = True
 
     def run(self) -> None:
@@ -165,13 +167,14 @@ class ArchiveWorker:
             extra={"queue": self.topology.queue, "broker": redact_url(url)},
         )
         for method, properties, body in channel.consume(self.topology.queue, inactivity_timeout=POLL_SECONDS):
+            if method is not None:
+                self._receive(channel, method, properties, body)  # the message in hand, even when stopping
             if self._stopping:
                 break
-            if method is not None:
-                self._receive(channel, method, properties, body)
             if self._batch_due():
                 self._commit_and_ack(channel, give_up=lambda: self._stopping)
-        # Stopping: commit what was received (one attempt), then give the rest back.
+        # Stopping: commit what was received (one attempt), then give back what was delivered but not
+        # received (the prefetched messages); the connection then closes.
         if self._batch.records:
             self._commit_and_ack(channel, give_up=lambda: True)
         channel.cancel()

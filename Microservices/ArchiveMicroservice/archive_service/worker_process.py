@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 from archive_service.schema import init_database
 from archive_service.settings import ArchiveSettings
 from archive_service.topology import ArchiveTopology
-from archive_service.worker import ArchiveWorker
+from archive_service.worker import POLL_SECONDS, ArchiveWorker
 from monty_common.backoff import Backoff
 from monty_common.database import make_engine
 from monty_common.logging_setup import configure_logging
@@ -33,6 +33,12 @@ class StopFlag:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
 
+    def sleep(self, seconds: float) -> None:
+        """Sleep `seconds`, waking early once the flag is set."""
+        deadline = time.monotonic() + seconds
+        while not self.is_set and time.monotonic() < deadline:
+            time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         """Ask everything to stop."""
         log.info("stop requested", extra={"signal": signal.Signals(signum).name})
@@ -50,7 +56,7 @@ def migrate_when_reachable(settings: ArchiveSettings, stop: StopFlag) -> bool:
             return True
         except SQLAlchemyError as error:
             log.warning("database unreachable, retrying the migration", extra={"error": type(error).__name__})
-        time.sleep(backoff.next_delay())
+        stop.sleep(backoff.next_delay())
     return False
 
 

@@ -26,6 +26,7 @@ from exchange_service.schema import init_db_command
 from exchange_service.settings import ExchangeSettings
 from exchange_service.waiting import new_wait_slots
 from monty_common.auth import new_revocation_check, new_token_verifier
+from monty_common.draining import server_drain
 from monty_common.health import health_blueprint
 from monty_common.openapi_app import MontyOpenAPI
 from monty_common.producer_stamp import ProducerStamp
@@ -57,6 +58,7 @@ def register_extensions(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
     and the message schema."""
     links = new_broker_links(settings)
     broker.init_app(app, links, close=links.close)
+    server_drain.get(app).on_stop(links.end_waits)
     letters = new_dead_letters(settings, links)
     dead_letters.init_app(app, letters, close=letters.close)
     ledger = new_idempotency_ledger(settings)

@@ -65,6 +65,11 @@ class BrokerLinks:
         self.publisher.close()
         self.getter.close()
 
+    def end_waits(self) -> None:
+        """Answer the requests waiting for messages now, takes and receives (the server is stopping)."""
+        self.getter.end_waits()
+        self.leases.end_waits()
+
     def readiness(self, timeout: float) -> dict[str, str]:
         """ "ok" per link once connected (opening it if needed), or why it is not."""
         deadline = time.monotonic() + timeout

@@ -53,10 +53,18 @@ class MessageGetter:
         self._current: Take | None = None
         self._stream: TakeStream | None = None
         self._waiters = Waiters(self.queue)
+        # Set once the server stops: a take then answers with what the queue holds, never waits.
+        self._waits_over = False
 
     def close(self) -> None:
         """Close the link for good."""
         self.link.close()
+
+    def end_waits(self) -> None:
+        """Answer every take waiting for a message now, and let no take wait from now on (the server
+        is stopping); from any thread, without waiting."""
+        self._waits_over = True  # before the job below: a take that finds the queue empty after it sees it
+        self.link.post(lambda channel, _future: self._waiters.end_all(channel))
 
     @property
     def waiting(self) -> int:
@@ -157,7 +165,13 @@ class MessageGetter:
     def _on_get_empty(self, channel: Any) -> None:
         """The queue is empty: answer the current take, or let it wait for a delivery."""
         take = self._current
-        if take is not None and not take.taken and take.wait > 0 and not take.gave_up:
+        if (
+            take is not None
+            and not take.taken
+            and take.wait > 0
+            and not take.gave_up
+            and not self._waits_over
+        ):
             self._waiters.add(channel, take)
             self._next_get(channel)
         elif take is not None:

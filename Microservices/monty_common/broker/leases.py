@@ -131,9 +131,17 @@ class LeaseHolder:
         self._releases = ThreadPoolExecutor(RELEASE_THREADS, thread_name_prefix="lease-release")
 
     def close(self) -> None:
-        """Close the link for good (its leases go back to the queue) and stop releasing."""
+        """Finish the releases under way, then close the link for good: the leases it holds go back
+        to the queue as they are (the broker requeues what a closed channel held unacknowledged)."""
+        # A release publishes a copy, then acks the original on the link: closing the link between
+        # the two would leave both in the queue. Releases not started are dropped: their originals
+        # go back with the link.
+        self._releases.shutdown(wait=True, cancel_futures=True)
         self.link.close()
-        self._releases.shutdown(wait=False, cancel_futures=True)
+
+    def end_waits(self) -> None:
+        """Answer every receive waiting for a message now; none waits from now on (the server is stopping)."""
+        self._getter.end_waits()
 
     @property
     def waiting(self) -> int:
@@ -262,8 +270,10 @@ class LeaseHolder:
                 self._expired(lease)
 
     def _expired(self, lease: Lease) -> None:
-        """A lease's time is up: release the message in the background."""
-        self._releases.submit(_logged(lambda: self._release(lease, 0, None)))
+        """A lease's time is up: release the message in the background (unless the holder is closing:
+        the message then goes back with its link)."""
+        with suppress(RuntimeError):  # no new release once closing
+            self._releases.submit(_logged(lambda: self._release(lease, 0, None)))
 
     def _on_request(self, channel: Any, request: Request, reply: Callable[[list[Outcome]], None]) -> None:
         """Carry out a request from another process and answer it once done."""
@@ -301,7 +311,10 @@ class LeaseHolder:
         for item in claimed:
             result: Future[Outcome] = Future()
             if isinstance(item, Lease):
-                result = self._releases.submit(self._release, item, delay, error)
+                try:
+                    result = self._releases.submit(self._release, item, delay, error)
+                except RuntimeError:  # closing: the original goes back with the link, as it is
+                    settle(result, NOT_COPIED)
             else:
                 settle(result, item)
             results.append(result)
@@ -344,7 +357,13 @@ def _when_all_done(results: "list[Future[Outcome]]", then: Callable[[list[Outcom
             left[0] -= 1
             last = left[0] == 0
         if last:
-            then([result.result() if result.exception() is None else NOT_COPIED for result in results])
+            # A release dropped unstarted at close was not copied: its original goes back as it is.
+            then(
+                [
+                    NOT_COPIED if result.cancelled() or result.exception() else result.result()
+                    for result in results
+                ]
+            )
 
     for result in results:
         result.add_done_callback(one_done)

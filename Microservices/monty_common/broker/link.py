@@ -15,6 +15,8 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from concurrent.futures import Future
+from contextlib import suppress
 from typing import Any
 
 from pika.exceptions import AMQPError
@@ -88,6 +90,12 @@ class AmqpLink:
         self.wait_ready(deadline)
         lost = BrokerUnavailable(f"connection to the broker lost ({self._status.last_error})")
         return self._jobs.run_and_wait(operation, deadline, lost, still_wanted)
+
+    def post(self, operation: Operation) -> None:
+        """Run `operation(channel, future)` on the I/O thread without waiting for it; nothing happens
+        while no connection serves (nothing is in flight on one then)."""
+        with suppress(BrokerUnavailable):
+            self._jobs.submit(operation, Future(), BrokerUnavailable("no connection"))
 
     def wait_ready(self, deadline: float) -> None:
         """Return once the link is connected with its channel set up, or raise BrokerUnavailable."""

@@ -43,6 +43,12 @@ class Waiters:
             take.hand_over(channel)
             self._stop_consuming_when_idle(channel)
 
+    def end_all(self, channel: Any) -> None:
+        """Answer every waiting take now with nothing (the server is stopping)."""
+        for take in list(self._takes):
+            take.stop_timer()
+            self._on_wait_over(channel, take)
+
     def _consume(self, channel: Any) -> None:
         """Consume the queue, unless already consuming (or a cancel is on its way; it restarts after)."""
         if self._consumer_tag is None and not self._cancelling:
