@@ -184,6 +184,36 @@ def test_nacked_message_is_503_not_2xx(node_app: OpenAPI, rabbit_node: RabbitNod
         rabbit_node.ctl("clear_policy", f"limit-{node_names.queue}")
 
 
+def test_a_publish_that_fits_after_a_nack_is_stored(
+    node_app: OpenAPI, rabbit_node: RabbitNode, node_names: Names
+) -> None:
+    """A nack for a message too big for its queue does not refuse the next publish, which fits.
+
+    The broker nacks only the message it could not take; the publisher moves to a new channel after
+    a nack, and a publish that arrives meanwhile goes out on that channel, not 503.
+    """
+    rabbit_node.ctl(
+        "set_policy",
+        f"limit-{node_names.queue}",
+        f"^{node_names.queue}$",
+        '{"max-length-bytes": 100, "overflow": "reject-publish"}',
+        "--apply-to",
+        "queues",
+    )
+    try:
+        client = node_app.test_client()
+        for attempt in range(3):
+            refused = assert_unavailable(client.post("/Message", json={"big": "x" * 300}))
+            assert refused["type"] == "urn:monty:problem:rejected-by-broker"
+            fits = answer_within_bound(
+                lambda attempt=attempt: client.post("/Message", json={"fits": attempt})
+            )
+            assert fits.status_code == 200, fits.get_json()
+            assert client.get("/Consume").get_json() == {"fits": attempt}
+    finally:
+        rabbit_node.ctl("clear_policy", f"limit-{node_names.queue}")
+
+
 def test_resource_alarm_blocks_publishers_but_not_consumers(
     node_app: OpenAPI, rabbit_node: RabbitNode
 ) -> None:
