@@ -63,6 +63,8 @@ class ConfirmedPublisher:
         self._delays: DelayDeclarations[_Outgoing] = DelayDeclarations()
         # After a nack: the channel closes once its publishes are settled (see _renew).
         self._renewing = False
+        # Publishes held while a channel was renewed: never sent, they go out on the next one.
+        self._carried: list[_Outgoing] = []
 
     def close(self) -> None:
         """Close the link for good."""
@@ -153,7 +155,7 @@ class ConfirmedPublisher:
         # Ready once the broker has shown whether an alarm blocks publishing (alarm_probe.py).
         channel.confirm_delivery(
             lambda frame: self._on_confirm(channel, frame),
-            callback=lambda _frame: AlarmProbe(channel.connection, done),
+            callback=lambda _frame: AlarmProbe(channel.connection, lambda: self._ready(channel, done)),
         )
         QueueWatch(
             channel.connection,
@@ -161,6 +163,12 @@ class ConfirmedPublisher:
             self.link.settings.topology_check_seconds,
             lambda: self._redeclare(channel),
         )
+
+    def _ready(self, channel: Any, done: Callable[[], None]) -> None:
+        """The channel serves: send what a renewal carried over to it, then take jobs."""
+        carried, self._carried = self._carried, []
+        self._send_all(channel, carried)
+        done()
 
     def _send(self, channel: Any, out: _Outgoing) -> None:
         """Publish one message and remember it until its confirm arrives (a delayed one once its
@@ -226,7 +234,8 @@ class ConfirmedPublisher:
 
     def _renew(self, channel: Any) -> None:
         """Hold new publishes, and close `channel` once what was sent on it is settled (or after the
-        broker timeout), so the link opens a new one; held publishes are then answered not sent.
+        broker timeout), so the link opens a new one; held publishes go out on the new one (a
+        request that gave up meanwhile is answered not sent).
 
         A quorum queue that lost its leader nacks a channel's publishes, and keeps nacking that
         channel's later ones after a new leader is elected (RabbitMQ 3.10); a new channel publishes
@@ -245,9 +254,13 @@ class ConfirmedPublisher:
             channel.connection.ioloop.call_later(timeout, lambda: channel.is_open and channel.close())
 
     def lost(self, reason: str) -> None:
-        """Sent messages without a confirm may or may not be stored; held ones were never sent."""
+        """Sent messages without a confirm may or may not be stored; held ones were never sent: after
+        a renewal they wait for the next channel (until their requests give up), else they fail."""
         self._confirms.lost(reason)
-        for out in [*(self._held or []), *self._delays.abandon()]:
+        held = [*self._carried, *(self._held or [])]
+        self._carried = held if self._renewing else []
+        unsent = [*self._delays.abandon(), *([] if self._renewing else held)]
+        for out in unsent:
             fail(out.future, BrokerUnavailable(reason))
         self._held = None
 
