@@ -214,6 +214,37 @@ def test_a_publish_that_fits_after_a_nack_is_stored(
         rabbit_node.ctl("clear_policy", f"limit-{node_names.queue}")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the publisher renews its channel by closing the whole connection (and moves to the next "
+    "address): every nack from a full queue costs a reconnection",
+)
+def test_a_full_queue_nacks_on_the_same_connection(
+    node_app: OpenAPI, rabbit_node: RabbitNode, node_names: Names
+) -> None:
+    """A queue at its limit nacks publish after publish; the gateway's connections stay as they were."""
+    rabbit_node.ctl(
+        "set_policy",
+        f"limit-{node_names.queue}",
+        f"^{node_names.queue}$",
+        '{"max-length": 1, "overflow": "reject-publish"}',
+        "--apply-to",
+        "queues",
+    )
+    try:
+        client = node_app.test_client()
+        assert client.post("/Message", json={"fits": True}).status_code == 200
+        assert client.get("/readyz").status_code == 200
+        before = sorted(our_connections(rabbit_node))
+        for attempt in range(3):
+            refused = assert_unavailable(client.post("/Message", json={"full": attempt}))
+            assert refused["type"] == "urn:monty:problem:rejected-by-broker"
+        assert client.get("/readyz").status_code == 200
+        assert sorted(our_connections(rabbit_node)) == before
+    finally:
+        rabbit_node.ctl("clear_policy", f"limit-{node_names.queue}")
+
+
 def test_resource_alarm_blocks_publishers_but_not_consumers(
     node_app: OpenAPI, rabbit_node: RabbitNode
 ) -> None:
