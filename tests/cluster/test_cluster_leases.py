@@ -37,12 +37,15 @@ def _settle_everything(
     delivered = [message["message_id"] for message in held]
     batch = held
     statuses: Counter[int] = Counter()
+    ack_results: Counter[int] = Counter()
     deadline = time.monotonic() + WITHIN_SECONDS
     while time.monotonic() < deadline:
         if batch:
             answer = client.ack([message["receipt"] for message in batch])
+            ack_results[answer.status_code] += 0 if answer.status_code in (200, 207) else 1
             if answer.status_code in (200, 207):
                 for message, result in zip(batch, results_of(answer), strict=True):
+                    ack_results[result["status"]] += 1
                     if result["status"] == 200:
                         acked.add(message["message_id"])
         received = client.receive_answer(100, VISIBILITY, wait=2)
@@ -51,7 +54,7 @@ def _settle_everything(
         delivered += [message["message_id"] for message in batch]
         if not batch and received.status_code == 200 and acked >= set(published):
             break
-    print(f"receives answered: {dict(statuses)}", flush=True)
+    print(f"receives answered: {dict(statuses)}; ack results: {dict(ack_results)}", flush=True)
     return acked, delivered
 
 

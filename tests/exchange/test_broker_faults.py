@@ -214,15 +214,11 @@ def test_a_publish_that_fits_after_a_nack_is_stored(
         rabbit_node.ctl("clear_policy", f"limit-{node_names.queue}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the publisher renews its channel by closing the whole connection (and moves to the next "
-    "address): every nack from a full queue costs a reconnection",
-)
 def test_a_full_queue_nacks_on_the_same_connection(
     node_app: OpenAPI, rabbit_node: RabbitNode, node_names: Names
 ) -> None:
-    """A queue at its limit nacks publish after publish; the gateway's connections stay as they were."""
+    """A classic queue at its limit nacks publish after publish; the gateway's connections stay as
+    they were (only a quorum queue's nack moves the publisher to a new channel)."""
     rabbit_node.ctl(
         "set_policy",
         f"limit-{node_names.queue}",

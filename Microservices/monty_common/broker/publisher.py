@@ -20,6 +20,9 @@ from monty_common.broker.queue_watch import QueueWatch
 from monty_common.broker.topology import Topology
 from monty_common.settings import BrokerSettings
 
+# Fewest seconds between two moves to a new channel after nacks (see ConfirmedPublisher._renew).
+RENEW_INTERVAL = 2.0
+
 Message = tuple[bytes, pika.BasicProperties]
 
 
@@ -63,6 +66,7 @@ class ConfirmedPublisher:
         self._delays: DelayDeclarations[_Outgoing] = DelayDeclarations()
         # After a nack: the channel closes once its publishes are settled (see _renew).
         self._renewing = False
+        self._renewed_at = -RENEW_INTERVAL
         # Publishes held while a channel was renewed: never sent, they go out on the next one.
         self._carried: list[_Outgoing] = []
 
@@ -239,11 +243,15 @@ class ConfirmedPublisher:
 
         A quorum queue that lost its leader nacks a channel's publishes, and keeps nacking that
         channel's later ones after a new leader is elected (RabbitMQ 3.10); a new channel publishes
-        again within a second. Publishes already sent keep their own outcome (a nack for a full
-        queue is answered as such).
+        again within a second. Only for quorum queues, at most every RENEW_INTERVAL seconds.
+        Publishes already sent keep their own outcome (a nack for a full queue is answered as such).
         """
-        if self._renewing or not channel.is_open:
-            return
+        if self._renewing or not channel.is_open or self.topology.queue_type != "quorum":
+            return  # a classic queue's nack (a full queue) says nothing about the channel
+        now = time.monotonic()
+        if now - self._renewed_at < RENEW_INTERVAL:
+            return  # a quorum queue kept full nacks every publish: renew at this pace, not per nack
+        self._renewed_at = now
         self._renewing = True
         if self._held is None:
             self._held = []
