@@ -88,7 +88,18 @@ class RabbitNode:
         """Start the node and wait until it accepts AMQP connections."""
         subprocess.run(["rabbitmq-server", "-detached"], env=self._env(), check=True, capture_output=True)
         what = f"RabbitMQ node {self.name} to accept connections (its logs: {self.base / 'log'})"
-        wait_until(self.accepts_connections, timeout, what, 0.5)
+        try:
+            wait_until(self.accepts_connections, timeout, what, 0.5)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{self._log_tail()}") from None
+
+    def _log_tail(self, lines: int = 30) -> str:
+        """The last lines of the node's logs, to say why it did not start."""
+        tails = []
+        for log in sorted((self.base / "log").glob("*.log")):
+            text = log.read_text(errors="replace").splitlines()[-lines:]
+            tails.append(f"--- {log.name}\n" + "\n".join(text))
+        return "\n".join(tails) or "(no log)"
 
     def accepts_connections(self) -> bool:
         """Whether an AMQP connection to the node opens."""
