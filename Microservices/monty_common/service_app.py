@@ -8,6 +8,7 @@ from monty_common.draining import Drain, server_drain
 from monty_common.extension import Extension
 from monty_common.json_provider import StrictJSONProvider
 from monty_common.logging_setup import configure_logging
+from monty_common.metrics import register_metrics
 from monty_common.openapi_app import MontyOpenAPI, new_openapi_app
 from monty_common.settings import ServiceSettings
 
@@ -35,6 +36,7 @@ def new_service_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     service_settings.init_app(app, settings)
     server_drain.init_app(app, Drain(settings.drain_seconds))
+    register_metrics(app, import_name.split(".")[0].removesuffix("_service"), settings)
     return app
 
 

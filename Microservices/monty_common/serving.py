@@ -20,6 +20,7 @@ from monty_common.gunicorn_worker import EXIT_MARGIN, LINGER_SECONDS
 from monty_common.lifecycle import close_app
 from monty_common.logging_setup import configure_logging
 from monty_common.malloc_tuning import unmap_large_blocks
+from monty_common.metrics import prepare_multiprocess, process_exited, serve_on_port
 from monty_common.private_files import private_directory
 from monty_common.request_reading import ReadLimits
 from monty_common.settings import BrokerSettings, ServiceSettings
@@ -153,6 +154,11 @@ def _close_worker_app(_server: Any, worker: Any) -> None:
         close_app(app)
 
 
+def _worker_exited(_server: Any, worker: Any) -> None:
+    """Drop an exited worker's live gauges from the shared metrics."""
+    process_exited(worker.pid)
+
+
 def run_service(
     name: str,
     factory: Callable[[S], Flask],
@@ -191,6 +197,9 @@ def run_service(
         return 1
     if prepare is not None:
         prepare(settings)
+    if settings.metrics:
+        # Before the fork: every worker writes its metrics where any of them (or the master) reads all.
+        prepare_multiprocess(settings.data_dir)
     # gunicorn builds each request's response from this name; its workers inherit it when forked.
     wsgi.Response = _UnnamedResponse
     options = {
@@ -210,6 +219,11 @@ def run_service(
         # One control socket per user would clash between the services of one stack.
         "control_socket_disable": True,
     }
+    if settings.metrics:
+        options["child_exit"] = _worker_exited
+    if settings.metrics and settings.metrics_port:
+        host, port = settings.host, settings.metrics_port
+        options["when_ready"] = lambda _server: serve_on_port(host, port)
     # The largest body is the app's own (each worker reads it from the app it builds).
     limits = ReadLimits(settings.header_timeout, settings.body_timeout, 0, settings.request_buffer_bytes)
     _Gunicorn(lambda: factory(settings), options, limits).run()

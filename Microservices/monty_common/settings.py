@@ -67,6 +67,13 @@ class ServiceSettings(BaseSettings):
         le=10,
         description="Reverse proxies in front of the service whose X-Forwarded-For/-Proto are believed.",
     )
+    metrics: bool = Field(True, description="Count requests and serve Prometheus metrics at GET /metrics.")
+    metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="0: /metrics on the service's own port; N: on port N of MONTY_HOST instead.",
+    )
 
 
 class BrokerSettings(ServiceSettings):

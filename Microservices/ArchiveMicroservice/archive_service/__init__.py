@@ -6,12 +6,14 @@ Two processes: the worker (worker.py) consumes the archive queue and stores mess
 """
 
 from archive_service import routes
+from archive_service.archive_metrics import ArchiveCollector
 from archive_service.extensions import database, token_revocation, token_verifier
 from archive_service.readiness import readiness
 from archive_service.schema import init_db_command
 from archive_service.settings import ArchiveSettings
 from monty_common.auth import new_revocation_check, new_token_verifier
 from monty_common.health import health_blueprint
+from monty_common.metrics import add_collector
 from monty_common.openapi_app import MontyOpenAPI
 from monty_common.service_app import new_service_app
 
@@ -39,6 +41,7 @@ def register_blueprints(app: MontyOpenAPI, settings: ArchiveSettings) -> None:
     app.register_api(routes.api)
     app.add_doc_hook(routes.link_listing_to_messages)
     app.register_api(health_blueprint(lambda: readiness(settings)))
+    add_collector(app, ArchiveCollector(settings))
 
 
 def register_commands(app: MontyOpenAPI) -> None:

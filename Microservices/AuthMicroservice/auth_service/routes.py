@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from auth_service.extensions import issuer, key_set, login_throttle, users
 from auth_service.settings import AuthSettings
 from auth_service.users_client import UsersUnavailable
+from monty_common.metrics import instruments
 from monty_common.openapi_app import problem_doc
 from monty_common.problems import ProblemError
 from monty_common.service_app import current_settings
@@ -46,7 +47,12 @@ def issue_token(body: Credentials) -> Any:
     attempt the user service never checked, gives its count back: only failures stay counted.
     """
     throttle = login_throttle.get()
-    attempt = throttle.count(body.username)
+    logins = instruments().logins
+    try:
+        attempt = throttle.count(body.username)
+    except ProblemError:
+        logins.labels("throttled").inc()
+        raise
     try:
         user = users.get().verify(body.username, body.password)
     except UsersUnavailable as error:
@@ -56,7 +62,9 @@ def issue_token(body: Credentials) -> Any:
             503, "users-unavailable", "User Service Unavailable", str(error), {"Retry-After": retry_after}
         ) from None
     if user is None:
+        logins.labels("failed").inc()
         raise INVALID
+    logins.labels("succeeded").inc()
     throttle.give_back(attempt)
     token = issuer.get().issue(user.id, user.username, user.roles, user.token_version)
     answer = jsonify(TokenAnswer(access_token=token.access_token, expires_in=token.expires_in).model_dump())

@@ -27,6 +27,7 @@ from monty_common.auth import current_principal, guard
 from monty_common.broker import Abandoned, BrokerUnavailable
 from monty_common.broker.lease_budget import LeaseCapacityExceeded
 from monty_common.broker.problems import broker_problem
+from monty_common.metrics import instruments
 from monty_common.openapi_app import problem_doc as problem
 from monty_common.problems import ProblemError
 from monty_common.service_app import current_settings
@@ -146,21 +147,27 @@ def receive(path: QueuePath, query: ReceiveQuery) -> Response:
             "Client Closed Request",
             "The client went away; nothing was received.",
         ) from None
+    if leased:
+        instruments().consumed.labels("lease").inc(len(leased))
     body = leased_json(
         leased, queue, owner, receipt_signer.get(), producer_stamp.get(), settings.json_max_depth
     )
     return Response(body, 200, mimetype="application/json")
 
 
-def _settle(queue_name: str, receipts: list[str], settle: Settle) -> Response:
-    """Settle the receipts on `queue_name` and answer each one's result (200, or 207 if any failed)."""
+def _settle(queue_name: str, receipts: list[str], settle: Settle, outcome: str) -> Response:
+    """Settle the receipts on `queue_name` and answer each one's result (200, or 207 if any failed);
+    count the settled ones as `outcome`."""
     settings = current_settings(ExchangeSettings)
     queue = known_queue(settings, queue_name)
     try:
         results = settle_receipts(receipts, queue, current_principal().subject, receipt_signer.get(), settle)
     except BrokerUnavailable as error:
         raise broker_problem(error, settings.retry_after) from error
-    failed = any(result["status"] != 200 for result in results)
+    settled = sum(1 for result in results if result["status"] == 200)
+    if settled:
+        instruments().leases.labels(outcome).inc(settled)
+    failed = settled != len(results)
     return Response(results_json(results), 207 if failed else 200, mimetype="application/json")
 
 
@@ -175,7 +182,7 @@ def _settle(queue_name: str, receipts: list[str], settle: Settle) -> Response:
 def ack(path: QueuePath, body: AckBody) -> Response:
     """Acknowledge messages by receipt."""
     owner = current_principal().subject
-    return _settle(path.queue, body.receipts, lambda refs: broker.get().leases.ack(refs, owner))
+    return _settle(path.queue, body.receipts, lambda refs: broker.get().leases.ack(refs, owner), "acked")
 
 
 @leases_api.post(
@@ -199,6 +206,7 @@ def nack(path: QueuePath, body: NackBody) -> Response:
         path.queue,
         body.receipts,
         lambda refs: broker.get().leases.release(refs, owner, body.delay, body.error),
+        "nacked",
     )
 
 
@@ -220,5 +228,8 @@ def extend(path: QueuePath, body: ExtendBody) -> Response:
         raise _too_long("visibility", body.visibility, settings.max_visibility)
     owner = current_principal().subject
     return _settle(
-        path.queue, body.receipts, lambda refs: broker.get().leases.extend(refs, owner, body.visibility)
+        path.queue,
+        body.receipts,
+        lambda refs: broker.get().leases.extend(refs, owner, body.visibility),
+        "extended",
     )

@@ -12,6 +12,7 @@ from exchange_service.publish_options import HEADER_PREFIX, PublishOptions
 from monty_common.auth import Principal
 from monty_common.broker import ConfirmedPublisher, Delivery, MessageGetter
 from monty_common.envelope import Envelope, stamp
+from monty_common.metrics import count_published
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,12 @@ def publish_confirmed(
     options = options or PublishOptions()
     published_at = datetime.now(UTC)
     properties = _stamped(producer, published_at, body, options, message_id)
-    publisher.publish(body, properties, delay=options.delay)
+    try:
+        publisher.publish(body, properties, delay=options.delay)
+    except BaseException as error:
+        count_published(error)
+        raise
+    count_published(None)
     return PublishedMessage(str(properties.message_id), published_at, _deliver_at(published_at, options))
 
 
@@ -84,7 +90,13 @@ def publish_batch(
         (body, _stamped(producer, published_at, body, options, message_id))
         for body, message_id in zip(bodies, ids, strict=True)
     ]
-    errors = publisher.publish_many(messages, delay=options.delay)
+    try:
+        errors = publisher.publish_many(messages, delay=options.delay)
+    except BaseException as error:
+        count_published(error, len(messages))
+        raise
+    for outcome in errors:
+        count_published(outcome)
     return [
         BatchOutcome(PublishedMessage(str(properties.message_id), published_at, deliver_at), error)
         for (_body, properties), error in zip(messages, errors, strict=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from exchange_service.extensions import wait_slots
+from monty_common.metrics import instruments
 from monty_common.problems import ProblemError
 from monty_common.service_app import current_settings
 from monty_common.settings import ServiceSettings
@@ -56,6 +57,7 @@ def take_waiting(take: Callable[[float], list[T]], wait: int) -> list[T]:
             {"Retry-After": str(current_settings(ServiceSettings).retry_after)},
         )
     try:
-        return take(float(wait))
+        with instruments().long_polls_waiting.track_inprogress():
+            return take(float(wait))
     finally:
         slots.release()

@@ -9,6 +9,7 @@ from typing import Any
 import jwt
 
 from monty_common.auth.key_set import KeySetTimes, KeySetUnavailable, PublishedKeys, UnknownKey
+from monty_common.metrics import instruments
 
 ALGORITHMS = ["EdDSA"]
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti"]
@@ -66,7 +67,21 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         """The token's principal, or InvalidToken saying why not (KeysUnavailable if no key set can
-        be trusted now).
+        be trusted now); counted by outcome."""
+        outcomes = instruments().token_verifications
+        try:
+            principal = self._verify(token)
+        except KeysUnavailable:
+            outcomes.labels("keys_unavailable").inc()
+            raise
+        except InvalidToken:
+            outcomes.labels("invalid").inc()
+            raise
+        outcomes.labels("valid").inc()
+        return principal
+
+    def _verify(self, token: str) -> Principal:
+        """The token's principal, or why not.
 
         A token verified before is trusted again without its signature until it expires, and only
         while the key that signed it is still in the key set.

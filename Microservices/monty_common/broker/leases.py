@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from monty_common import metrics
 from monty_common.broker.ack_barrier import AckBarrier
 from monty_common.broker.errors import BrokerUnavailable, OutcomeUnknown, PublishRejected
 from monty_common.broker.getter import MessageGetter
@@ -272,6 +273,8 @@ class LeaseHolder:
     def _expired(self, lease: Lease) -> None:
         """A lease's time is up: release the message in the background (unless the holder is closing:
         the message then goes back with its link)."""
+        if lease.delivery_count <= self._policy.max_deliveries:  # not one dead-lettered on receipt
+            metrics.instruments().leases.labels("expired").inc()
         with suppress(RuntimeError):  # no new release once closing
             self._releases.submit(_logged(lambda: self._release(lease, 0, None)))
 
@@ -344,6 +347,8 @@ class LeaseHolder:
 
         with suppress(BrokerUnavailable):  # if the channel is gone, the broker has put the original back
             self.link.call(finish)
+        if copied and dead:
+            metrics.instruments().leases.labels("dead_lettered").inc()
         return DONE if copied else NOT_COPIED
 
 

@@ -65,7 +65,7 @@ class AmqpLink:
         """Start with no thread, no connection and no queued work (at creation, and in a forked child)."""
         self._thread = None
         self._session = None
-        self._status = LinkStatus()
+        self._status = LinkStatus(self.name)
         self._jobs = JobQueue(self._label)
         self._retry_now = threading.Event()
         # Shuffled here: in a forked child too, so each process spreads over the addresses its own way.

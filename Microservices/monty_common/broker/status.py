@@ -4,6 +4,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from monty_common import metrics
 from monty_common.broker.errors import BrokerUnavailable
 
 # A request arriving this soon after a failed attempt is answered with that failure at once, so a
@@ -14,8 +15,10 @@ RECENT_FAILURE = 0.25
 class LinkStatus:
     """The outcome of a link's connection attempts, shared by its I/O thread and request threads."""
 
-    def __init__(self) -> None:
-        """Not connected yet."""
+    def __init__(self, link: str = "") -> None:
+        """Not connected yet; `link` names the link in the metrics (none when empty)."""
+        self._link = link
+        self._been_ready = False
         self._changed = threading.Condition()
         self.ready = False
         self.last_error = "not connected yet"
@@ -33,11 +36,21 @@ class LinkStatus:
             # Losing a connection that served is not a failed attempt: the next request retries.
             if not ready and not served:
                 self._failed_at = time.monotonic()
+            if self._link and ready != self.ready:
+                self._count_change(ready)
             self.ready = ready
             if error is not None:
                 self.last_error = error
             self._attempts += 1
             self._changed.notify_all()
+
+    def _count_change(self, ready: bool) -> None:
+        """Show the link up or down, and count a connection ready again after a loss."""
+        counted = metrics.instruments()
+        counted.broker_link_up.labels(self._link).set(1 if ready else 0)
+        if ready and self._been_ready:
+            counted.broker_reconnects.labels(self._link).inc()
+        self._been_ready = self._been_ready or ready
 
     def note_error(self, error: str) -> None:
         """One address failed, and others remain to try: remember why, and let requests wait on."""
