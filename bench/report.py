@@ -39,6 +39,8 @@ RATIOS = [
               "messages_per_s"),
     RatioSpec("gateway single consume / seed baseline consume", "gateway-consume", "seed-consume",
               "messages_per_s"),
+    RatioSpec("gateway publish, metrics on / off (req/s)", "gateway-publish", "gateway-publish-no-metrics",
+              "requests_per_s"),
     RatioSpec("order publish, MONTY_MESSAGE_SCHEMA set / not set (req/s)", "schema-publish-order",
               "gateway-publish-order", "requests_per_s"),
 ]  # fmt: skip

@@ -77,6 +77,9 @@ SCENARIOS = [
     Scenario("gateway-publish", "gateway POST /Message", "gateway", "publish", "POST", "/Message",
              lambda _t: BODY),
     # The same request to the same service under granian instead of gunicorn (the server choice's cost).
+    # The same request to a gateway that neither counts nor serves metrics (MONTY_METRICS=false).
+    Scenario("gateway-publish-no-metrics", "gateway POST /Message, metrics off", "gateway-no-metrics",
+             "publish", "POST", "/Message", lambda _t: BODY),
     Scenario("gateway-publish-granian", "gateway POST /Message, granian", "gateway-granian", "publish",
              "POST", "/Message", lambda _t: BODY),
     Scenario("gateway-batch-publish", f"gateway POST /Messages ({BATCH_SIZE})", "gateway", "publish", "POST",

@@ -57,13 +57,17 @@ class ServerConfig:
 COMMANDS: dict[str, list[str]] = {
     "gateway": python_command(EXCHANGE_APP),
     "gateway-schema": python_command(EXCHANGE_APP),
+    "gateway-no-metrics": python_command(EXCHANGE_APP),
     "seed": python_command("bench/serve_app.py", "seed"),
     "noop": python_command("bench/serve_app.py", "noop"),
 }
 # Each granian server: the factory of bench/granian_apps.py its workers call.
 GRANIAN_FACTORIES = {"noop-granian": "granian_apps:noop", "gateway-granian": "granian_apps:exchange"}
 # Settings a server adds to ServerConfig.settings.
-EXTRA_SETTINGS: dict[str, dict[str, str]] = {"gateway-schema": {"MONTY_MESSAGE_SCHEMA": str(MESSAGE_SCHEMA)}}
+EXTRA_SETTINGS: dict[str, dict[str, str]] = {
+    "gateway-schema": {"MONTY_MESSAGE_SCHEMA": str(MESSAGE_SCHEMA)},
+    "gateway-no-metrics": {"MONTY_METRICS": "false"},
+}
 
 
 def granian_command(target: str, config: ServerConfig, port: int) -> list[str]:

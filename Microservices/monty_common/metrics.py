@@ -119,10 +119,9 @@ def _multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_VARIABLE)
 
 
-def prepare_multiprocess(data_dir: Path) -> str:
-    """Share metrics between the server processes through a fresh, private directory under
-    `data_dir` (called by the master before it forks its workers); return its path."""
-    directory = data_dir / "metrics"
+def prepare_multiprocess(directory: Path) -> str:
+    """Share metrics between the server processes through `directory`, emptied and private (called
+    by the master before it forks its workers); return its path."""
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(mode=0o700, parents=True)
     os.environ[MULTIPROC_VARIABLE] = str(directory)

@@ -199,7 +199,7 @@ def run_service(
         prepare(settings)
     if settings.metrics:
         # Before the fork: every worker writes its metrics where any of them (or the master) reads all.
-        prepare_multiprocess(settings.data_dir)
+        prepare_multiprocess(settings.data_dir / f"metrics-{settings.port}")
     # gunicorn builds each request's response from this name; its workers inherit it when forked.
     wsgi.Response = _UnnamedResponse
     options = {

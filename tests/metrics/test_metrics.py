@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from support.identity import Identity
+from support.leases import LeaseClient, assert_all_settled
+from support.metrics import Samples, scrape, value
+from support.paths import REPO_ROOT
 from support.polling import wait_until
 from support.ports import free_port
 from support.processes import start_service
@@ -17,24 +19,6 @@ from support.stack import Stack, running_stack
 
 SERVICES = ["exchange", "users", "auth", "archive"]
 AUTH_APP = "Microservices/AuthMicroservice/app.py"
-
-
-def scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Every sample of a /metrics answer, by name and labels."""
-    response = requests.get(url, timeout=30)
-    assert response.status_code == 200, response.text
-    assert response.headers["Content-Type"].startswith("text/plain")
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def value(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
-    """The sum of `name`'s samples whose labels include `labels` (0 when none)."""
-    wanted = set(labels.items())
-    return sum(number for (sample, have), number in samples.items() if sample == name and wanted <= have)
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +180,40 @@ def test_metrics_can_move_to_a_port_of_their_own(tmp_path: Path) -> None:
         assert value(samples, "monty_http_requests_total", route="unmatched", status="404") >= 1
     finally:
         auth.stop()
+
+
+def test_the_readme_documents_every_metric(stack: Stack) -> None:
+    """Each monty_ family any service serves has its row in the README's metrics table."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    for service in SERVICES:
+        for name, _labels in scrape(stack.services[service].url + "/metrics"):
+            family = name.removesuffix("_bucket").removesuffix("_count").removesuffix("_sum")
+            if family.startswith("monty_") and not family.endswith("_created"):
+                assert f"| `{family}` |" in readme, family
+
+
+def test_leases_are_counted_by_outcome(stack: Stack, token: str) -> None:
+    """A batch publish, a receive under lease, an ack and an expiry each move their series."""
+    origin = stack.services["exchange"].url
+    headers = {"Authorization": f"Bearer {token}"}
+    requests.get(origin + "/Consume/batch?max=100", headers=headers, timeout=10)  # empty the queue
+    client = LeaseClient(origin, stack.names.queue, headers)
+    before = scrape(origin + "/metrics")
+    client.publish([{"lease": 1}, {"lease": 2}])
+    held = client.receive(limit=2, visibility=1)
+    assert len(held) == 2
+    assert_all_settled(client.ack([held[0]["receipt"]]))
+
+    def moved(samples: Samples, name: str, **labels: str) -> float:
+        return value(samples, name, **labels) - value(before, name, **labels)
+
+    wait_until(
+        lambda: moved(scrape(origin + "/metrics"), "monty_leases_total", outcome="expired") == 1,
+        15,
+        "the unacked lease's expiry to be counted",
+        0.2,
+    )
+    after = scrape(origin + "/metrics")
+    assert moved(after, "monty_messages_published_total", outcome="confirmed") == 2
+    assert moved(after, "monty_messages_consumed_total", kind="lease") == 2
+    assert moved(after, "monty_leases_total", outcome="acked") == 1
