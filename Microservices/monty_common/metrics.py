@@ -122,6 +122,8 @@ def _multiprocess_dir() -> str | None:
 def prepare_multiprocess(directory: Path) -> str:
     """Share metrics between the server processes through `directory`, emptied and private (called
     by the master before it forks its workers); return its path."""
+    if instruments.cache_info().currsize:
+        raise RuntimeError("metrics were made before multiprocess mode was chosen: they would not be shared")
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(mode=0o700, parents=True)
     os.environ[MULTIPROC_VARIABLE] = str(directory)
