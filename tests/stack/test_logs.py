@@ -126,6 +126,13 @@ def test_a_request_id_is_followed_to_the_consumer_and_the_archive(stack: Stack, 
     assert (taken["message_id"], taken["request_id"]) == (second.json()["message_id"], "abc-124")
     assert taken["traceparent"] is None  # one of another form is dropped
 
+    third = _publish(stack, producer, {"n": 3}, **{"X-Request-Id": "abc-125", "traceparent": TRACEPARENT})
+    receive = f"{exchange}/Queues/{stack.names.queue}/receive"
+    leased = requests.post(receive, headers=producer.bearer, timeout=10).json()["messages"]
+    assert [(m["message_id"], m["request_id"], m["traceparent"]) for m in leased] == [
+        (third.json()["message_id"], "abc-125", TRACEPARENT)
+    ]
+
     archived: dict[str, Any] = {}
 
     def archived_now() -> bool:
