@@ -16,6 +16,12 @@ from typing import Any, Protocol
 import pika
 from pika.delivery_mode import DeliveryMode
 
+from monty_common.request_ids import (
+    MESSAGE_REQUEST_ID,
+    MESSAGE_TRACEPARENT,
+    valid_request_id,
+    valid_traceparent,
+)
 from monty_common.user_headers import read_user_headers
 
 APP_ID = "montyexchange"
@@ -56,9 +62,11 @@ def stamp(
     published_at: datetime,
     message_id: str | None = None,
     user_headers: Mapping[str, str] | None = None,
+    trace: Mapping[str, str] | None = None,
 ) -> pika.BasicProperties:
     """Properties of a persistent JSON message `producer` publishes, under a new message_id by default,
-    with the client's own headers (already checked) if any."""
+    with the client's own headers (already checked) if any, and the publishing request's `trace`
+    headers (monty_common/request_ids.py)."""
     headers: dict[str, Any] = {
         PUBLISHED_AT: published_at.isoformat(timespec="milliseconds"),
         PRODUCER: producer,
@@ -66,6 +74,7 @@ def stamp(
     }
     if user_headers:
         headers[USER_HEADERS] = dict(user_headers)
+    headers.update(trace or {})
     return pika.BasicProperties(
         content_type=JSON_MEDIA_TYPE,
         delivery_mode=DeliveryMode.Persistent,
@@ -109,6 +118,9 @@ class Envelope:
     content_type: str
     # The client's own headers that keep the rules of monty_common/user_headers.py, sorted by name.
     headers: dict[str, str]
+    # The id of the request that published it, and its W3C traceparent, when valid.
+    request_id: str | None = None
+    traceparent: str | None = None
 
     @classmethod
     def read(cls, properties: MessageProperties) -> "Envelope":
@@ -121,6 +133,8 @@ class Envelope:
             producer_name=text_value(headers.get(PRODUCER_NAME)),
             content_type=_media_type(properties.content_type),
             headers=read_user_headers(headers.get(USER_HEADERS)),
+            request_id=valid_request_id(text_value(headers.get(MESSAGE_REQUEST_ID))),
+            traceparent=valid_traceparent(text_value(headers.get(MESSAGE_TRACEPARENT))),
         )
 
     @property

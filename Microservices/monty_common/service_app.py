@@ -10,6 +10,8 @@ from monty_common.json_provider import StrictJSONProvider
 from monty_common.logging_setup import configure_logging
 from monty_common.metrics import register_metrics
 from monty_common.openapi_app import MontyOpenAPI, new_openapi_app
+from monty_common.request_ids import register_request_ids
+from monty_common.request_log import register_request_log
 from monty_common.settings import ServiceSettings
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -28,6 +30,9 @@ def new_service_app(
     # Werkzeug refuses a larger body (413) before any view reads it.
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.json = StrictJSONProvider(app, settings.json_max_depth)
+    register_request_ids(app)
+    # Inside ProxyFix (wrapped before it), so the access log names the client, not the proxy.
+    register_request_log(app)
     if settings.trusted_proxies:
         # Behind N proxies, the client is the address the Nth-last of them saw, not the proxy:
         # without this, every client behind one proxy would share one login counter. Headers a

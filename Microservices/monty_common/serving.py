@@ -215,6 +215,7 @@ def run_service(
         "graceful_timeout": math.ceil(exit_bound(settings)),
         "keepalive": 5,
         "proc_name": name,
+        "logger_class": "monty_common.gunicorn_logging.JsonLogger",
         "worker_exit": _close_worker_app,
         # One control socket per user would clash between the services of one stack.
         "control_socket_disable": True,

@@ -137,6 +137,8 @@ def test_one_message_with_its_body_embedded_verbatim(
         "archived_at": "2026-01-01T01:00:00.000+00:00",
         "size_bytes": 40,
         "headers": {},
+        "request_id": None,
+        "traceparent": None,
     }
 
 

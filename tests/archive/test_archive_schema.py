@@ -46,6 +46,8 @@ def test_migrations_build_the_schema_once(make_app: Callable[..., OpenAPI], data
         "producer",
         "producer_verified",
         "headers",
+        "request_id",
+        "traceparent",
         "routing_key",
         "published_at",
         "archived_at",
@@ -54,7 +56,7 @@ def test_migrations_build_the_schema_once(make_app: Callable[..., OpenAPI], data
     assert indexes["ix_archived_messages_published_at_id"] == ["published_at", "id"]
     assert indexes["ix_archived_messages_producer_published_at"] == ["producer", "published_at"]
     assert unique == [["message_id"]]
-    assert version_list == ["0003"]
+    assert version_list == ["0004"]
 
 
 def test_the_factory_creates_no_tables(database_url: str, tmp_path: Path, test_keys: TestKeys) -> None:

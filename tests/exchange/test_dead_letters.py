@@ -39,6 +39,8 @@ MESSAGE_KEYS = {
     "producer_verified",
     "content_type",
     "headers",
+    "request_id",
+    "traceparent",
     "body",
     "dead_letter",
 }

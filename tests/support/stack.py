@@ -133,8 +133,9 @@ def running_stack(
             **(token_checks or {}),
         }
         if archive_worker:
+            worker_env = {**(common_env or {}), **archive}
             started.append(
-                start_archive_worker(archive, amqp_url, archive_names.queue, logs / "archive-worker.log")
+                start_archive_worker(worker_env, amqp_url, archive_names.queue, logs / "archive-worker.log")
             )
         for name, extra in (exchanges or {"exchange": {}}).items():
             serve(

@@ -78,6 +78,11 @@ class MessageOut(BaseModel):
         description="The headers its producer attached on publish (Monty-Header-<name>), by lower-case "
         "name; covered by producer_verified."
     )
+    request_id: str | None = Field(
+        description="The X-Request-Id of the request that published it, if known (null for messages "
+        "archived before it was kept)."
+    )
+    traceparent: str | None = Field(description="The W3C traceparent the publishing request carried, if any.")
 
 
 class MessagePageOut(BaseModel):

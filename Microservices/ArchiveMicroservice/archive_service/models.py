@@ -7,11 +7,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from monty_common.column_types import UTCDateTime
 from monty_common.envelope import TEXT_MAX
+from monty_common.request_ids import REQUEST_ID_MAX
 
 # As long as the envelope reads them.
 MESSAGE_ID_MAX = TEXT_MAX
 PRODUCER_MAX = TEXT_MAX
 ROUTING_KEY_MAX = 255
+# 00-<32 hex>-<16 hex>-<2 hex>
+TRACEPARENT_LENGTH = 55
 
 
 class Base(DeclarativeBase):
@@ -38,6 +41,9 @@ class ArchivedMessage(Base):
     producer_verified: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # The headers the producer attached, {name: value} (monty_common/user_headers.py); signed with it.
     headers: Mapped[dict[str, str]] = mapped_column(JSON, server_default=text("'{}'"))
+    # The id of the request that published it, and its W3C traceparent (monty_common/request_ids.py).
+    request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_MAX))
+    traceparent: Mapped[str | None] = mapped_column(String(TRACEPARENT_LENGTH))
     routing_key: Mapped[str] = mapped_column(String(ROUTING_KEY_MAX))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime())
     archived_at: Mapped[datetime] = mapped_column(UTCDateTime())

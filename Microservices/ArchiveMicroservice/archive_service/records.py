@@ -27,6 +27,8 @@ class ArchiveRecord:
     archived_at: datetime
     size_bytes: int
     headers: dict[str, str] = field(default_factory=dict)
+    request_id: str | None = None
+    traceparent: str | None = None
 
     def as_row(self) -> dict[str, Any]:
         """The record as insert values (its fields are the table's column names)."""
@@ -67,4 +69,6 @@ def record_of(
         archived_at=archived_at,
         size_bytes=len(body),
         headers=envelope.headers,
+        request_id=envelope.request_id,
+        traceparent=envelope.traceparent,
     )

@@ -21,6 +21,8 @@ def _metadata(message: ArchivedMessage) -> dict[str, Any]:
         "archived_at": message.archived_at.isoformat(timespec="milliseconds"),
         "size_bytes": message.size_bytes,
         "headers": message.headers,
+        "request_id": message.request_id,
+        "traceparent": message.traceparent,
     }
 
 

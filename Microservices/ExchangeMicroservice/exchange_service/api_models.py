@@ -114,6 +114,14 @@ class TakenMessage(BaseModel):
     headers: dict[str, str] = Field(
         description="The headers its producer attached (Monty-Header-<name> on publish), by lower-case name."
     )
+    request_id: str | None = Field(
+        description="The X-Request-Id of the request that published it (the client's, or the one the "
+        "gateway gave it), if known; not covered by producer_verified."
+    )
+    traceparent: str | None = Field(
+        description="The W3C traceparent the publishing request carried, if any; not covered by "
+        "producer_verified."
+    )
     body: Any = Field(None, description="A JSON message's body, embedded byte for byte as published.")
     body_base64: str | None = Field(None, description="Any other message's body, in base64.")
 

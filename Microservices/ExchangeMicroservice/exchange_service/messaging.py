@@ -34,7 +34,9 @@ def _stamped(
 ) -> pika.BasicProperties:
     """The envelope of a message `producer` publishes through the gateway (under `message_id`, or a
     new one), its producer and headers signed."""
-    properties = stamp(producer.subject, producer.username, published_at, message_id, options.headers)
+    properties = stamp(
+        producer.subject, producer.username, published_at, message_id, options.headers, options.trace
+    )
     producer_stamp.get().sign(properties, body)
     return properties
 
@@ -142,6 +144,8 @@ def message_headers(delivery: Delivery) -> dict[str, str]:
         ("Monty-Published-At", iso_time(envelope.published_at)),
         ("Monty-Producer", envelope.producer),
         ("Monty-Producer-Name", envelope.producer_name),
+        ("Monty-Request-Id", envelope.request_id),
+        ("Monty-Traceparent", envelope.traceparent),
     ):
         if value is not None:
             headers[name] = header_value(value)

@@ -6,6 +6,7 @@ from typing import Any
 
 from monty_common.openapi_app import DocHook
 from monty_common.problems import ProblemError
+from monty_common.request_ids import message_trace_headers
 from monty_common.user_headers import (
     MAX_HEADERS,
     MAX_TOTAL_LENGTH,
@@ -21,17 +22,19 @@ PUBLISH_PATHS = ("/Message", "/Messages")
 
 @dataclass(frozen=True)
 class PublishOptions:
-    """The client's headers ({lower-case name: value}) and the seconds the message waits."""
+    """The client's headers ({lower-case name: value}), the seconds the message waits, and the AMQP
+    headers naming the publishing request (monty_common/request_ids.py)."""
 
     headers: dict[str, str] = field(default_factory=dict)
     delay: int = 0
+    trace: dict[str, str] = field(default_factory=dict)
 
 
 def publish_options(request_headers: Iterable[tuple[str, str]], delay: int, max_delay: int) -> PublishOptions:
     """The options a request asks for; a 422 problem naming what breaks a rule, before anything is
     published."""
     check_delay(delay, max_delay)
-    return PublishOptions(client_headers(request_headers), delay)
+    return PublishOptions(client_headers(request_headers), delay, message_trace_headers())
 
 
 def check_delay(delay: int, max_delay: int) -> None:

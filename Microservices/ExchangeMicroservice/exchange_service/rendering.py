@@ -55,6 +55,8 @@ def delivery_json(
         "producer_verified": stamp.verified(delivery, delivery.body),
         "content_type": envelope.content_type,
         "headers": envelope.headers,
+        "request_id": envelope.request_id,
+        "traceparent": envelope.traceparent,
     }
     head = json.dumps(meta)
     if envelope.is_json:

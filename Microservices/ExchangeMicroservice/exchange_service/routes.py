@@ -202,6 +202,8 @@ def post_message(query: PublishQuery, header: PublishHeaders) -> tuple[dict[str,
                 "Monty-Messages-Remaining": header("Messages left in the queue after this one.", "integer"),
                 "Monty-Producer": header("The producer's user id (the token's sub)."),
                 "Monty-Producer-Name": header("The producer's username."),
+                "Monty-Request-Id": header("The X-Request-Id of the request that published the message."),
+                "Monty-Traceparent": header("The W3C traceparent the publishing request carried, if any."),
                 "Monty-Producer-Verified": header(
                     "'true' when the gateway authenticated the producer (its signed stamp, which covers "
                     "the headers below, holds); 'false' for a message published past the gateway, "
