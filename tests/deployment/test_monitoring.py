@@ -9,8 +9,8 @@ from typing import Any
 import promql_parser
 import pytest
 import yaml
-from test_compose_cluster import rendered
 
+from support.compose import rendered
 from support.paths import REPO_ROOT
 
 MONITORING = REPO_ROOT / "Deployment/Monitoring"
