@@ -78,3 +78,10 @@ def message_trace_headers() -> dict[str, str]:
     if g.get("traceparent"):
         headers[MESSAGE_TRACEPARENT] = str(g.traceparent)
     return headers
+
+
+def forwarded_request_id() -> dict[str, str]:
+    """The X-Request-Id header carrying the current request's id to another service ({} outside a request)."""
+    if not has_request_context() or "request_id" not in g:
+        return {}
+    return {REQUEST_ID_HEADER: str(g.request_id)}

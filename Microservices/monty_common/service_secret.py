@@ -14,6 +14,7 @@ from monty_common.check_first import check_then_validate
 from monty_common.extension import Extension
 from monty_common.private_files import read_or_create
 from monty_common.problems import ProblemError
+from monty_common.request_ids import forwarded_request_id
 
 SERVICE_SECRET_HEADER = "Monty-Service-Secret"  # noqa: S105 - a header name, not a secret
 
@@ -73,7 +74,8 @@ class InternalRoute:
         return requests.post(
             self.url,
             json=body,
-            headers={SERVICE_SECRET_HEADER: self._secret},
+            # The calling request's id, so the called service's logs and audit name the same request.
+            headers={SERVICE_SECRET_HEADER: self._secret, **forwarded_request_id()},
             timeout=self.timeout,
             # A redirect would carry the secret (and whatever the body holds) wherever it points.
             allow_redirects=False,

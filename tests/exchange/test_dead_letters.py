@@ -289,6 +289,29 @@ def test_messages_other_clients_put_there_are_listed_and_redriven(
     assert body_bytes(client.get("/Consume")) == b"\xff\x00 binary"
 
 
+def test_a_redrive_is_logged_as_an_audit_event(
+    client: FlaskClient, amqp_url: str, names: Names, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Logger monty.audit names the action, the admin, the request, the queue and how many went back."""
+    put_foreign(amqp_url, names.queue, b"{}", pika.BasicProperties(message_id="audited-1"))
+    with caplog.at_level("INFO", logger="monty.audit"):
+        answer = client.post(
+            f"/Queues/{names.queue}/dead-letters/redrive",
+            json={"all": True},
+            headers={"X-Request-Id": "redrive-1"},
+        )
+    assert answer.status_code == 200, answer.get_json()
+    (event,) = [record for record in caplog.records if record.name == "monty.audit"]
+    assert event.__dict__["action"] == "dead_letters_redriven"
+    assert (event.__dict__["queue"], event.__dict__["redriven"], event.__dict__["outcome"]) == (
+        names.queue,
+        1,
+        "succeeded",
+    )
+    assert event.__dict__["request_id"] == "redrive-1"
+    assert event.__dict__["actor_id"]
+
+
 def test_only_admins_may_touch_dead_letters(
     client: FlaskClient, amqp_url: str, names: Names, test_keys: TestKeys
 ) -> None:

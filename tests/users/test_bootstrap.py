@@ -152,7 +152,7 @@ def test_the_init_db_command_migrates_and_makes_the_first_admin(database_url: st
     }
     status, output = run_command("user_service", "init-db", env)
     assert status == 0, output
-    assert _table_names(database_url) == ["alembic_version", "users"]
+    assert _table_names(database_url) == ["alembic_version", "audit_events", "users"]
     assert _rows(database_url, "SELECT username, roles FROM users") == [("Boss", "admin")]
     # Run again, it finds everything done.
     assert run_command("user_service", "init-db", env)[0] == 0

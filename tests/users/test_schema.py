@@ -23,7 +23,7 @@ def test_migrations_build_the_schema_on_an_empty_database(make_app: AppFactory, 
             versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
     finally:
         engine.dispose()
-    assert sorted(tables) == ["alembic_version", "users"]
+    assert sorted(tables) == ["alembic_version", "audit_events", "users"]
     assert columns == {
         "id",
         "username",
@@ -35,7 +35,7 @@ def test_migrations_build_the_schema_on_an_empty_database(make_app: AppFactory, 
         "updated_at",
         "token_version",
     }
-    assert versions == ["0002"]
+    assert versions == ["0003"]
 
 
 def test_the_database_refuses_a_second_username_key(make_app: AppFactory) -> None:

@@ -54,7 +54,7 @@ def issue_token(body: Credentials) -> Any:
         logins.labels("throttled").inc()
         raise
     try:
-        user = users.get().verify(body.username, body.password)
+        user = users.get().verify(body.username, body.password, request.remote_addr)
     except UsersUnavailable as error:
         throttle.give_back(attempt)
         retry_after = str(current_settings(AuthSettings).retry_after)

@@ -28,10 +28,11 @@ class UsersClient:
         """Where the user service is and how to prove we are a service."""
         self.route = InternalRoute(base_url.rstrip("/") + "/internal/credentials", secret, timeout)
 
-    def verify(self, username: str, password: str) -> VerifiedUser | None:
-        """The user when the credentials are valid, None when they are not."""
+    def verify(self, username: str, password: str, client: str | None = None) -> VerifiedUser | None:
+        """The user when the credentials are valid, None when they are not; `client` (the login's
+        address) goes to the user service's audit log."""
         try:
-            response = self.route.post({"username": username, "password": password})
+            response = self.route.post({"username": username, "password": password, "client": client})
         except requests.RequestException as error:
             raise UsersUnavailable(f"user service unreachable: {type(error).__name__}") from None
         if response.status_code == 401 and "invalid-credentials" in response.text:

@@ -1,8 +1,9 @@
 """Admin routes over the dead letters of the gateway's queues: list, inspect, redrive."""
 
+import logging
 from typing import Any
 
-from flask import Response, abort, request
+from flask import Response, abort, g, request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import ValidationError
@@ -26,13 +27,16 @@ from exchange_service.json_body import read_declared_json
 from exchange_service.queues import known_queue
 from exchange_service.settings import ExchangeSettings
 from monty_common import strict_json
-from monty_common.auth import guard
+from monty_common.auth import current_principal, guard
 from monty_common.broker import BrokerUnavailable
 from monty_common.broker.problems import broker_problem
 from monty_common.openapi_app import problem_doc as problem
 from monty_common.openapi_app import validation_problem
 from monty_common.problems import ProblemError
 from monty_common.service_app import current_settings
+
+# Redrives are admin actions: the exchange has no audit table of its own, so they are logged.
+_audit_log = logging.getLogger("monty.audit")
 
 # The two bodies a redrive takes.
 REDRIVE_SCHEMAS = [RedriveByIds.model_json_schema(), RedriveAll.model_json_schema()]
@@ -193,12 +197,33 @@ def redrive_dead_letters(path: QueuePath) -> dict[str, Any]:
     try:
         done = dead_letters.get().redrive(queue, message_ids)
     except BrokerUnavailable as error:
+        _audit_redrive(queue, 0, "failed")
         raise _unavailable(error) from error
     except RedriveFailed as failed:
+        _audit_redrive(queue, len(failed.done.redriven), "failed")
         problem = broker_problem(failed.error, settings.retry_after)
         problem.extensions.update(_redriven(failed.done))
         raise problem from failed
+    _audit_redrive(queue, len(done.redriven), "succeeded")
     return _redriven(done)
+
+
+def _audit_redrive(queue: str, redriven: int, outcome: str) -> None:
+    """Log the redrive as an audit event (logger monty.audit): who, from where, which queue, how many."""
+    principal = current_principal()
+    _audit_log.info(
+        "dead_letters_redriven",
+        extra={
+            "action": "dead_letters_redriven",
+            "actor_id": principal.subject,
+            "actor": principal.username,
+            "request_id": g.get("request_id"),
+            "client": request.remote_addr,
+            "queue": queue,
+            "redriven": redriven,
+            "outcome": outcome,
+        },
+    )
 
 
 def _read_redrive(settings: ExchangeSettings) -> list[str] | None:

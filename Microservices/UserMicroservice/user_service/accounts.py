@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from user_service.account_problems import last_admin, user_not_found, username_taken, wrong_password
+from user_service.audit import note
 from user_service.extensions import database
 from user_service.models import ROLE_SEPARATOR, User, now
 from user_service.passwords import hash_password, needs_rehash, password_matches, spend_verification
@@ -77,6 +78,7 @@ def create_user(username: str, password: str, roles: Iterable[str]) -> User:
         except IntegrityError:
             # Another request created the same name between our check and our insert.
             raise username_taken(username) from None
+        note(session, user.id, username=user.username, roles=sorted(user.roles))
     return user
 
 
@@ -135,6 +137,7 @@ def set_roles(user_id: str, roles: Iterable[str]) -> User:
             # token lacking a role just given is harmless: it is simply worth less; and an admin
             # who stays admin loses no power, since admin passes every role check.)
             _revoke_tokens(user)
+        note(session, user.id, roles=sorted(new_roles), previous_roles=sorted(user.roles))
         user.roles = new_roles
         user.updated_at = now()
         if ADMIN not in new_roles:
@@ -153,6 +156,7 @@ def set_disabled(user_id: str, disabled: bool) -> User:
             user.updated_at = now()
             if disabled:
                 _revoke_tokens(user)
+        note(session, user.id)
         if disabled:
             _keep_an_admin(session)
     return user
@@ -179,13 +183,16 @@ def reset_password(user_id: str, password: str) -> None:
         user.password_hash = password_hash
         user.updated_at = now()
         _revoke_tokens(user)
+        note(session, user.id)
 
 
 def delete_user(user_id: str) -> None:
     """Delete the user for good."""
     with database.session() as session:
         _lock_enabled_admins(session)
-        session.delete(_load(session, user_id))
+        user = _load(session, user_id)
+        session.delete(user)
+        note(session, user_id, username=user.username)
         _keep_an_admin(session)
 
 

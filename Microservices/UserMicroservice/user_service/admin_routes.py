@@ -8,6 +8,8 @@ from monty_common.openapi_app import problem_doc as problem
 from user_service import accounts
 from user_service.account_problems import own_admin_access
 from user_service.api_models import (
+    AuditPageOut,
+    AuditQuery,
     NewUser,
     PageQuery,
     PasswordReset,
@@ -16,6 +18,7 @@ from user_service.api_models import (
     UserPageOut,
     UserPath,
 )
+from user_service.audit import Action, audited, list_events
 from user_service.guards import admin_only
 from user_service.models import User
 from user_service.route_docs import BEARER, GUARDED, LAST_ADMIN, NO_CONTENT, ONE_USER, OWN_ACCOUNT
@@ -45,6 +48,7 @@ def _not_own_account(path: UserPath) -> None:
     responses={**GUARDED, 201: UserOut, 409: problem("The username exists, ignoring case.")},
 )
 @admin_only
+@audited(Action.USER_CREATED)
 def create_user(body: NewUser) -> tuple[JSON, int, dict[str, str]]:
     """Create a user and answer it with its Location."""
     user = accounts.create_user(body.username, body.password, body.roles)
@@ -77,6 +81,7 @@ def get_user(path: UserPath) -> JSON:
     responses={**ONE_USER, 200: UserOut, 409: LAST_ADMIN},
 )
 @admin_only
+@audited(Action.ROLES_CHANGED)
 def set_roles(path: UserPath, body: RolesUpdate) -> JSON:
     """Replace the user's roles."""
     if ADMIN not in body.roles:
@@ -91,6 +96,7 @@ def set_roles(path: UserPath, body: RolesUpdate) -> JSON:
     responses={**ONE_USER, 200: UserOut, 409: LAST_ADMIN},
 )
 @admin_only
+@audited(Action.USER_DISABLED)
 def disable_user(path: UserPath) -> JSON:
     """Disable the user."""
     _not_own_account(path)
@@ -99,6 +105,7 @@ def disable_user(path: UserPath) -> JSON:
 
 @api.post("/users/<uuid:user_id>/enable", summary="Enable a user", responses={**ONE_USER, 200: UserOut})
 @admin_only
+@audited(Action.USER_ENABLED)
 def enable_user(path: UserPath) -> JSON:
     """Enable the user again."""
     return _shown(accounts.set_disabled(str(path.user_id), False))
@@ -114,6 +121,7 @@ def enable_user(path: UserPath) -> JSON:
     responses={**ONE_USER, 204: NO_CONTENT, 409: OWN_ACCOUNT},
 )
 @admin_only
+@audited(Action.PASSWORD_RESET)
 def reset_password(path: UserPath, body: PasswordReset) -> tuple[str, int]:
     """Set a new password without the old one (another user's only)."""
     _not_own_account(path)
@@ -125,8 +133,25 @@ def reset_password(path: UserPath, body: PasswordReset) -> tuple[str, int]:
     "/users/<uuid:user_id>", summary="Delete a user", responses={**ONE_USER, 204: NO_CONTENT, 409: LAST_ADMIN}
 )
 @admin_only
+@audited(Action.USER_DELETED)
 def delete_user(path: UserPath) -> tuple[str, int]:
     """Delete the user."""
     _not_own_account(path)
     accounts.delete_user(str(path.user_id))
     return "", 204
+
+
+@api.get(
+    "/Audit",
+    summary="List audit events",
+    description=(
+        "Admin actions and logins, newest first, a page at a time; never a password. Refused admin "
+        "actions are listed too, with outcome `refused`."
+    ),
+    responses={**GUARDED, 200: AuditPageOut},
+)
+@admin_only
+def list_audit_events(query: AuditQuery) -> JSON:
+    """One page of audit events."""
+    page = list_events(query.limit, query.before)
+    return AuditPageOut.model_validate(page, from_attributes=True).model_dump(mode="json")

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -54,6 +54,9 @@ class Credentials(StrictModel):
 
     username: str = Field(min_length=1, max_length=256)
     password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+    client: str | None = Field(
+        None, max_length=64, description="The login's client address, for the audit log."
+    )
 
 
 class UserPath(BaseModel):
@@ -118,3 +121,35 @@ class TokenStatus(BaseModel):
     user_id: str
     active: bool = Field(description="False when the user is disabled or does not exist.")
     token_version: int
+
+
+class AuditQuery(ParameterModel):
+    """Which page of audit events to list."""
+
+    limit: int = Field(50, ge=1, le=200)
+    # Ids are the database's 32-bit integers.
+    before: int | None = Field(None, ge=1, le=2**31 - 1, description="next_cursor of the previous page.")
+
+
+class AuditEventOut(BaseModel):
+    """One audit event."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    time: datetime
+    actor_id: str | None = Field(description="The acting user's id; null for a failed login.")
+    actor: str | None = Field(description="The acting admin's username, or the name a login gave.")
+    action: str = Field(description="What was done (see the README's audit log section).")
+    target: str | None = Field(description="The id of the user acted on.")
+    request_id: str | None
+    client: str | None = Field(description="The client's address (proxy-aware).")
+    outcome: str = Field(description="succeeded or refused.")
+    details: dict[str, Any]
+
+
+class AuditPageOut(BaseModel):
+    """One page of audit events, newest first."""
+
+    items: list[AuditEventOut]
+    next_cursor: int | None = Field(description="Pass as `before` for the next page; null on the last.")

@@ -8,6 +8,7 @@ from monty_common.openapi_app import problem_doc as problem
 from user_service import accounts
 from user_service.account_problems import invalid_credentials
 from user_service.api_models import CheckedCredentials, Credentials, TokenStatus, TokenStatusQuery
+from user_service.audit import record_login
 from user_service.extensions import service_secret
 from user_service.route_docs import INVALID, SERVICE
 
@@ -33,6 +34,7 @@ api = APIBlueprint(
 def check_credentials(body: Credentials) -> dict[str, object]:
     """The user the credentials belong to, or 401."""
     user = accounts.verify_credentials(body.username, body.password)
+    record_login(body.username, user.id if user is not None else None, body.client)
     if user is None:
         raise invalid_credentials()
     return CheckedCredentials(

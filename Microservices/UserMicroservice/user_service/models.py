@@ -1,9 +1,9 @@
-"""The user table, as a typed SQLAlchemy model."""
+"""The user service's tables, as typed SQLAlchemy models."""
 
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import JSON, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from monty_common.column_types import UTCDateTime
@@ -53,3 +53,23 @@ class User(Base):
     def __repr__(self) -> str:
         """Never show the password hash."""
         return f"User(id={self.id!r}, username={self.username!r})"
+
+
+class AuditEvent(Base):
+    """One audited act: an admin's change, a login, a redrive; never a password or a token."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_time", "time"),)
+
+    # Autoincrementing, so newer events have larger ids: the paging cursor.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    # The acting user's id (a token's sub) and name; null for an unknown login name's user id.
+    actor_id: Mapped[str | None] = mapped_column(String(36))
+    actor: Mapped[str | None] = mapped_column(String(256))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(256))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    client: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
