@@ -5,8 +5,9 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from flask import Flask, Response, g, request
 from flask_openapi3.blueprint import APIBlueprint
@@ -23,6 +24,7 @@ from prometheus_client import (
     start_http_server,
     values,
 )
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 from monty_common.broker.errors import Abandoned, BrokerUnavailable, OutcomeUnknown, PublishRejected
@@ -30,6 +32,9 @@ from monty_common.openapi_app import MontyOpenAPI
 from monty_common.settings import ServiceSettings
 
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+# Methods counted by name; any other (clients may send any token) is counted as "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # Latency buckets (seconds): from a cached answer to a long poll's 20 s wait.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -93,6 +98,16 @@ def instruments() -> Instruments:
     )
 
 
+M = TypeVar("M", bound=MetricWrapperBase)
+
+
+@lru_cache(maxsize=1024)
+def series(metric: M, *labels: str) -> M:
+    """`metric`'s series for `labels`, kept: prometheus-client's own look-up (`labels()`) costs
+    more than the count itself on every request."""
+    return metric.labels(*labels)
+
+
 def publish_outcome(error: BaseException | None) -> str | None:
     """The published counter's outcome for a publish that ended with `error` (None: confirmed);
     None for an error that is not the broker's answer."""
@@ -111,7 +126,7 @@ def count_published(error: BaseException | None, count: int = 1) -> None:
     """Count `count` messages whose publish ended with `error` (None: confirmed)."""
     outcome = publish_outcome(error)
     if outcome is not None:
-        instruments().published.labels(outcome).inc(count)
+        series(instruments().published, outcome).inc(count)
 
 
 def _multiprocess_dir() -> str | None:
@@ -203,9 +218,10 @@ def register_metrics(app: MontyOpenAPI, service: str, settings: ServiceSettings)
         start = g.get("monty_metrics_start")
         rule = request.url_rule
         route = rule.rule if rule is not None else "unmatched"
-        counted.http_requests.labels(service, request.method, route, str(response.status_code)).inc()
+        method = request.method if request.method in METHODS else "other"
+        series(counted.http_requests, service, method, route, str(response.status_code)).inc()
         if start is not None:
-            counted.http_duration.labels(service, request.method, route).observe(time.perf_counter() - start)
+            series(counted.http_duration, service, method, route).observe(time.perf_counter() - start)
         return response
 
     if settings.metrics_port == 0:

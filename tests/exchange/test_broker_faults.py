@@ -165,23 +165,13 @@ def test_broker_down_then_back_without_restart_and_nothing_lost(
 
 def test_nacked_message_is_503_not_2xx(node_app: OpenAPI, rabbit_node: RabbitNode, node_names: Names) -> None:
     """A queue at its length limit with reject-publish makes the broker nack: the client is told."""
-    rabbit_node.ctl(
-        "set_policy",
-        f"limit-{node_names.queue}",
-        f"^{node_names.queue}$",
-        '{"max-length": 1, "overflow": "reject-publish"}',
-        "--apply-to",
-        "queues",
-    )
-    try:
+    with rabbit_node.queue_policy(node_names.queue, '{"max-length": 1, "overflow": "reject-publish"}'):
         client = node_app.test_client()
         assert client.post("/Message", json={"fits": True}).status_code == 200
         refused = assert_unavailable(client.post("/Message", json={"does not": "fit"}))
         assert refused["type"] == "urn:monty:problem:rejected-by-broker"
         assert client.get("/Consume").get_json() == {"fits": True}
         assert client.get("/Consume").headers["Monty-Queue-Empty"] == "true"
-    finally:
-        rabbit_node.ctl("clear_policy", f"limit-{node_names.queue}")
 
 
 def test_a_publish_that_fits_after_a_nack_is_stored(
@@ -192,15 +182,8 @@ def test_a_publish_that_fits_after_a_nack_is_stored(
     The broker nacks only the message it could not take; the publisher moves to a new channel after
     a nack, and a publish that arrives meanwhile goes out on that channel, not 503.
     """
-    rabbit_node.ctl(
-        "set_policy",
-        f"limit-{node_names.queue}",
-        f"^{node_names.queue}$",
-        '{"max-length-bytes": 100, "overflow": "reject-publish"}',
-        "--apply-to",
-        "queues",
-    )
-    try:
+    limit = '{"max-length-bytes": 100, "overflow": "reject-publish"}'
+    with rabbit_node.queue_policy(node_names.queue, limit):
         client = node_app.test_client()
         for attempt in range(3):
             refused = assert_unavailable(client.post("/Message", json={"big": "x" * 300}))
@@ -210,8 +193,6 @@ def test_a_publish_that_fits_after_a_nack_is_stored(
             )
             assert fits.status_code == 200, fits.get_json()
             assert client.get("/Consume").get_json() == {"fits": attempt}
-    finally:
-        rabbit_node.ctl("clear_policy", f"limit-{node_names.queue}")
 
 
 def test_a_full_queue_nacks_on_the_same_connection(
@@ -219,15 +200,7 @@ def test_a_full_queue_nacks_on_the_same_connection(
 ) -> None:
     """A classic queue at its limit nacks publish after publish; the gateway's connections stay as
     they were (only a quorum queue's nack moves the publisher to a new channel)."""
-    rabbit_node.ctl(
-        "set_policy",
-        f"limit-{node_names.queue}",
-        f"^{node_names.queue}$",
-        '{"max-length": 1, "overflow": "reject-publish"}',
-        "--apply-to",
-        "queues",
-    )
-    try:
+    with rabbit_node.queue_policy(node_names.queue, '{"max-length": 1, "overflow": "reject-publish"}'):
         client = node_app.test_client()
         assert client.post("/Message", json={"fits": True}).status_code == 200
         assert client.get("/readyz").status_code == 200
@@ -237,8 +210,6 @@ def test_a_full_queue_nacks_on_the_same_connection(
             assert refused["type"] == "urn:monty:problem:rejected-by-broker"
         assert client.get("/readyz").status_code == 200
         assert sorted(our_connections(rabbit_node)) == before
-    finally:
-        rabbit_node.ctl("clear_policy", f"limit-{node_names.queue}")
 
 
 def test_resource_alarm_blocks_publishers_but_not_consumers(
@@ -296,15 +267,7 @@ def test_a_batch_the_broker_partly_refuses_is_207_naming_each(
     node_app: OpenAPI, rabbit_node: RabbitNode, node_names: Names
 ) -> None:
     """With room for two messages, a batch of four gets two 200s and two 503s, never a plain 200."""
-    rabbit_node.ctl(
-        "set_policy",
-        f"limit-{node_names.queue}",
-        f"^{node_names.queue}$",
-        '{"max-length": 2, "overflow": "reject-publish"}',
-        "--apply-to",
-        "queues",
-    )
-    try:
+    with rabbit_node.queue_policy(node_names.queue, '{"max-length": 2, "overflow": "reject-publish"}'):
         client = node_app.test_client()
         client.get("/Consume")
         response = client.post("/Messages", json=[1, 2, 3, 4])
@@ -317,8 +280,6 @@ def test_a_batch_the_broker_partly_refuses_is_207_naming_each(
         assert client.get("/Consume").get_json() == 1
         assert client.get("/Consume").get_json() == 2
         assert client.get("/Consume").headers["Monty-Queue-Empty"] == "true"
-    finally:
-        rabbit_node.ctl("clear_policy", f"limit-{node_names.queue}")
 
 
 def test_a_batch_nothing_of_which_is_stored_is_503(node_app: OpenAPI, rabbit_node: RabbitNode) -> None:

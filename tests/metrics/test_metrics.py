@@ -73,6 +73,17 @@ def test_unknown_paths_are_one_series(stack: Stack) -> None:
     assert not any("no-such" in str(labels) for _name, labels in samples)
 
 
+def test_unknown_methods_are_one_series(stack: Stack) -> None:
+    """Methods a client makes up share the method "other": no series per method."""
+    origin = stack.services["exchange"].url
+    made_up = [f"X{uuid.uuid4().hex[:8].upper()}" for _ in range(3)]
+    for method in made_up:
+        assert requests.request(method, origin + "/Message", timeout=10).status_code in (401, 405)
+    samples = scrape(origin + "/metrics")
+    assert value(samples, "monty_http_requests_total", method="other") >= 3
+    assert not any(method in str(labels) for method in made_up for _name, labels in samples)
+
+
 def test_a_publish_moves_the_confirmed_counter(stack: Stack, token: str) -> None:
     """Each confirmed message counts once, as does each message consumed."""
     origin = stack.services["exchange"].url

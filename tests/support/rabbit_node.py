@@ -10,7 +10,8 @@ import signal
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pika
@@ -143,6 +144,16 @@ class RabbitNode:
             timeout=60,
         )
         return result.stdout
+
+    @contextmanager
+    def queue_policy(self, queue: str, definition: str) -> Iterator[None]:
+        """Apply the policy `definition` (JSON) to `queue` alone while the block runs."""
+        name = f"limit-{queue}"
+        self.ctl("set_policy", name, f"^{queue}$", definition, "--apply-to", "queues")
+        try:
+            yield
+        finally:
+            self.ctl("clear_policy", name)
 
     def remove(self) -> None:
         """Stop the node and delete its data."""

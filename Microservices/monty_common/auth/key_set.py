@@ -12,7 +12,7 @@ import jwt
 from jwt import PyJWKClient, PyJWKSet
 
 from monty_common.backoff import Backoff
-from monty_common.metrics import instruments
+from monty_common.metrics import instruments, series
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class PublishedKeys:
                 self._backoff.reset()
                 self._next_attempt_at = now + self._times.min_interval
             self._fetching = None
-        instruments().jwks_fetches.labels("failed" if keys is None else "ok").inc()
+        series(instruments().jwks_fetches, "failed" if keys is None else "ok").inc()
         done.set()
 
     def _read(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 import jwt
 
 from monty_common.auth.key_set import KeySetTimes, KeySetUnavailable, PublishedKeys, UnknownKey
-from monty_common.metrics import instruments
+from monty_common.metrics import instruments, series
 
 ALGORITHMS = ["EdDSA"]
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti"]
@@ -72,12 +72,12 @@ class TokenVerifier:
         try:
             principal = self._verify(token)
         except KeysUnavailable:
-            outcomes.labels("keys_unavailable").inc()
+            series(outcomes, "keys_unavailable").inc()
             raise
         except InvalidToken:
-            outcomes.labels("invalid").inc()
+            series(outcomes, "invalid").inc()
             raise
-        outcomes.labels("valid").inc()
+        series(outcomes, "valid").inc()
         return principal
 
     def _verify(self, token: str) -> Principal:

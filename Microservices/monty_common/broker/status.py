@@ -47,9 +47,9 @@ class LinkStatus:
     def _count_change(self, ready: bool) -> None:
         """Show the link up or down, and count a connection ready again after a loss."""
         counted = metrics.instruments()
-        counted.broker_link_up.labels(self._link).set(1 if ready else 0)
+        metrics.series(counted.broker_link_up, self._link).set(1 if ready else 0)
         if ready and self._been_ready:
-            counted.broker_reconnects.labels(self._link).inc()
+            metrics.series(counted.broker_reconnects, self._link).inc()
         self._been_ready = self._been_ready or ready
 
     def note_error(self, error: str) -> None:
