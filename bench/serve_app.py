@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
+from monty_common.openapi_app import DEFAULT_MAX_BODY_BYTES
 from monty_common.serving import load_settings, run_service
 from monty_common.settings import ServiceSettings
 from noop_app import create_noop_app
@@ -16,7 +17,9 @@ from seed_baseline import app as seed_app
 
 
 def _seed_app(_settings: ServiceSettings) -> Flask:
-    """The seed's module-level app (its design builds it at import; it opens nothing until a request)."""
+    """The seed's module-level app (its design builds it at import; it opens nothing until a request),
+    with the gateway's body limit: the server reads bodies up to it ahead, and keeps the connection."""
+    seed_app.config["MAX_CONTENT_LENGTH"] = DEFAULT_MAX_BODY_BYTES
     return seed_app
 
 

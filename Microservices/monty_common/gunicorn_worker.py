@@ -85,6 +85,16 @@ class ReadAheadUnreader(Unreader):  # type: ignore[misc]
         return rest
 
 
+def skip_unread_body(parser: Any) -> None:
+    """Read past what the app left of its request's body (all of it in memory, read ahead), so the
+    next request on the connection starts after it, not inside it."""
+    message = getattr(parser, "mesg", None)
+    body = getattr(message, "body", None)
+    if body is not None:
+        while body.read(RECV_BYTES):
+            pass
+
+
 class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
     """The gthread worker reading whole requests in its event loop; a request its parser refuses gets
     problem+json instead of an HTML page."""
@@ -364,6 +374,8 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
             self.release(pending)
         keep = not fs.cancelled() and fs.exception() is None and fs.result() is True
         unreader = conn.parser.unreader if conn.parser is not None else None
+        if keep and isinstance(unreader, ReadAheadUnreader):
+            skip_unread_body(conn.parser)
         # Taking the rest lets the request's bytes go, even from a connection kept alive.
         rest = unreader.rest() if isinstance(unreader, ReadAheadUnreader) else b""
         if keep and rest and self.alive:

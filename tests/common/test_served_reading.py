@@ -42,6 +42,24 @@ def test_pipelined_requests_are_answered_in_order(server: ServiceProcess) -> Non
     assert answers.rindex(b"HTTP/1.1 404 ") > answers.rindex(b"HTTP/1.1 200 ")
 
 
+@pytest.mark.parametrize(
+    "framing",
+    [b'Content-Length: 8\r\n\r\n{"a": 1}', b'Transfer-Encoding: chunked\r\n\r\n8\r\n{"a": 1}\r\n0\r\n\r\n'],
+    ids=["content-length", "chunked"],
+)
+def test_a_body_the_app_did_not_read_is_skipped(server: ServiceProcess, framing: bytes) -> None:
+    """A request answered without its body being read (here a 404) keeps its connection: the next
+    request on it is answered, the body not taken for its start."""
+    unread = b"POST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + framing
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
+        connection.sendall(unread)
+        first = connection.recv(65536)
+        assert first.startswith(b"HTTP/1.1 404 "), first[:200]
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        second = read_all(connection)
+    assert second.startswith(b"HTTP/1.1 200 "), second[:200]
+
+
 def test_a_request_sent_in_pieces_is_served(server: ServiceProcess) -> None:
     """A head and body split over several sends are put together before the service sees them."""
     body = b'{"username": "ann", "password": "wrong"}'
