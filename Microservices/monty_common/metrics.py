@@ -28,6 +28,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 from monty_common.broker.errors import Abandoned, BrokerUnavailable, OutcomeUnknown, PublishRejected
+from monty_common.metric_writer import WRITER
 from monty_common.openapi_app import MontyOpenAPI
 from monty_common.settings import ServiceSettings
 
@@ -108,6 +109,16 @@ def series(metric: M, *labels: str) -> M:
     return metric.labels(*labels)
 
 
+def add(metric: Counter, *labels: str, amount: float = 1) -> None:
+    """Add `amount` to the counter `metric`'s series for `labels`."""
+    WRITER.apply(series(metric, *labels).inc, amount)
+
+
+def observe(metric: Histogram, value: float, *labels: str) -> None:
+    """Record `value` in the histogram `metric`'s series for `labels`."""
+    WRITER.apply(series(metric, *labels).observe, value)
+
+
 def publish_outcome(error: BaseException | None) -> str | None:
     """The published counter's outcome for a publish that ended with `error` (None: confirmed);
     None for an error that is not the broker's answer."""
@@ -126,7 +137,7 @@ def count_published(error: BaseException | None, count: int = 1) -> None:
     """Count `count` messages whose publish ended with `error` (None: confirmed)."""
     outcome = publish_outcome(error)
     if outcome is not None:
-        series(instruments().published, outcome).inc(count)
+        add(instruments().published, outcome, amount=count)
 
 
 def _multiprocess_dir() -> str | None:
@@ -144,6 +155,7 @@ def prepare_multiprocess(directory: Path) -> str:
     os.environ[MULTIPROC_VARIABLE] = str(directory)
     # prometheus_client chose its value store when imported, before the variable was set.
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+    WRITER.defer()
     return str(directory)
 
 
@@ -165,6 +177,7 @@ def _exposition(collectors: Iterable[Collector]) -> bytes:
     """Every process's metrics (this one's without multiprocess mode), then `collectors`'."""
     directory = _multiprocess_dir()
     if directory is not None:
+        WRITER.write_pending()  # this process's counts; the others' are at most WRITE_INTERVAL old
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, directory)  # type: ignore[no-untyped-call]
         text = generate_latest(registry)
@@ -219,9 +232,9 @@ def register_metrics(app: MontyOpenAPI, service: str, settings: ServiceSettings)
         rule = request.url_rule
         route = rule.rule if rule is not None else "unmatched"
         method = request.method if request.method in METHODS else "other"
-        series(counted.http_requests, service, method, route, str(response.status_code)).inc()
+        add(counted.http_requests, service, method, route, str(response.status_code))
         if start is not None:
-            series(counted.http_duration, service, method, route).observe(time.perf_counter() - start)
+            observe(counted.http_duration, time.perf_counter() - start, service, method, route)
         return response
 
     if settings.metrics_port == 0:

@@ -27,7 +27,7 @@ from monty_common.auth import current_principal, guard
 from monty_common.broker import Abandoned, BrokerUnavailable
 from monty_common.broker.lease_budget import LeaseCapacityExceeded
 from monty_common.broker.problems import broker_problem
-from monty_common.metrics import instruments, series
+from monty_common.metrics import add, instruments
 from monty_common.openapi_app import problem_doc as problem
 from monty_common.problems import ProblemError
 from monty_common.service_app import current_settings
@@ -148,7 +148,7 @@ def receive(path: QueuePath, query: ReceiveQuery) -> Response:
             "The client went away; nothing was received.",
         ) from None
     if leased:
-        series(instruments().consumed, "lease").inc(len(leased))
+        add(instruments().consumed, "lease", amount=len(leased))
     body = leased_json(
         leased, queue, owner, receipt_signer.get(), producer_stamp.get(), settings.json_max_depth
     )
@@ -166,7 +166,7 @@ def _settle(queue_name: str, receipts: list[str], settle: Settle, outcome: str) 
         raise broker_problem(error, settings.retry_after) from error
     settled = sum(1 for result in results if result["status"] == 200)
     if settled:
-        series(instruments().leases, outcome).inc(settled)
+        add(instruments().leases, outcome, amount=settled)
     failed = settled != len(results)
     return Response(results_json(results), 207 if failed else 200, mimetype="application/json")
 

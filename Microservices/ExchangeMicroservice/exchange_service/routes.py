@@ -47,7 +47,7 @@ from monty_common.auth import current_principal, guard
 from monty_common.broker import Abandoned, BrokerUnavailable, Delivery, PublishRejected
 from monty_common.broker.problems import broker_problem
 from monty_common.envelope import Envelope
-from monty_common.metrics import instruments, series
+from monty_common.metrics import add, instruments
 from monty_common.openapi_app import header_doc as header
 from monty_common.openapi_app import problem_doc as problem
 from monty_common.problems import ProblemError
@@ -240,7 +240,7 @@ def consume(query: ConsumeQuery) -> Response:
         return Response(
             EMPTY_QUEUE_SENTENCE, 200, mimetype="text/plain", headers={QUEUE_EMPTY_HEADER: "true"}
         )
-    series(instruments().consumed, "single").inc()
+    add(instruments().consumed, "single")
     # The body is whatever a producer sent, served as its own type: a browser must neither guess
     # another type nor run anything it holds (an HTML message with a script, say).
     headers = {QUEUE_EMPTY_HEADER: "false", **message_headers(delivery), **BODY_SAFETY_HEADERS}
@@ -289,7 +289,7 @@ def consume_batch(query: BatchConsumeQuery) -> Response:
     taken = _take(query.max, query.wait, settings.max_consume_batch_bytes)
     byte_limited = sum(len(delivery.body) for delivery in taken) >= settings.max_consume_batch_bytes
     if taken:
-        series(instruments().consumed, "batch").inc(len(taken))
+        add(instruments().consumed, "batch", amount=len(taken))
     return Response(
         batch_json(taken, byte_limited, settings.json_max_depth, producer_stamp.get()),
         200,

@@ -12,7 +12,7 @@ import jwt
 from jwt import PyJWKClient, PyJWKSet
 
 from monty_common.backoff import Backoff
-from monty_common.metrics import instruments, series
+from monty_common.metrics import add, instruments
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class PublishedKeys:
                 self._backoff.reset()
                 self._next_attempt_at = now + self._times.min_interval
             self._fetching = None
-        series(instruments().jwks_fetches, "failed" if keys is None else "ok").inc()
+        add(instruments().jwks_fetches, "failed" if keys is None else "ok")
         done.set()
 
     def _read(self) -> dict[str, Any]:

@@ -274,7 +274,7 @@ class LeaseHolder:
         """A lease's time is up: release the message in the background (unless the holder is closing:
         the message then goes back with its link)."""
         if lease.delivery_count <= self._policy.max_deliveries:  # not one dead-lettered on receipt
-            metrics.series(metrics.instruments().leases, "expired").inc()
+            metrics.add(metrics.instruments().leases, "expired")
         with suppress(RuntimeError):  # no new release once closing
             self._releases.submit(_logged(lambda: self._release(lease, 0, None)))
 
@@ -348,7 +348,7 @@ class LeaseHolder:
         with suppress(BrokerUnavailable):  # if the channel is gone, the broker has put the original back
             self.link.call(finish)
         if copied and dead:
-            metrics.series(metrics.instruments().leases, "dead_lettered").inc()
+            metrics.add(metrics.instruments().leases, "dead_lettered")
         return DONE if copied else NOT_COPIED
 
 

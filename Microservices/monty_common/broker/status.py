@@ -49,7 +49,7 @@ class LinkStatus:
         counted = metrics.instruments()
         metrics.series(counted.broker_link_up, self._link).set(1 if ready else 0)
         if ready and self._been_ready:
-            metrics.series(counted.broker_reconnects, self._link).inc()
+            metrics.add(counted.broker_reconnects, self._link)
         self._been_ready = self._been_ready or ready
 
     def note_error(self, error: str) -> None:
