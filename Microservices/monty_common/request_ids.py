@@ -33,8 +33,12 @@ def valid_request_id(value: object) -> str | None:
 
 
 def valid_traceparent(value: object) -> str | None:
-    """`value` if it is a W3C traceparent of version 00, else None."""
-    return value if isinstance(value, str) and _TRACEPARENT.fullmatch(value) else None
+    """`value` if it is a W3C traceparent of version 00, else None (also when its trace id or parent
+    id is all zeros, which W3C Trace Context declares invalid)."""
+    if not isinstance(value, str) or not _TRACEPARENT.fullmatch(value):
+        return None
+    _version, trace_id, parent_id, _flags = value.split("-")
+    return None if not trace_id.strip("0") or not parent_id.strip("0") else value
 
 
 class RequestIds:
