@@ -1,9 +1,10 @@
 """Run the whole MontyExchange stack in the foreground: user, auth, exchange and archive services.
 
 Each service runs as its own process on its port (users 9048, auth 9049, exchange 9047, archive
-9050, or MONTY_STACK_<SERVICE>_PORT; the archive worker serves no HTTP), sharing MONTY_DATA_DIR
-(default ./var) and every other MONTY_ setting. A service that stops is started again after a
-pause that grows while it keeps stopping, saying so; Ctrl-C (or SIGTERM) stops them all.
+9050, or MONTY_STACK_<SERVICE>_PORT; the archive worker serves only its metrics, on
+MONTY_WORKER_METRICS_PORT, 9051 by default), sharing MONTY_DATA_DIR (default ./var) and every other
+MONTY_ setting. A service that stops is started again after a pause that grows while it keeps
+stopping, saying so; Ctrl-C (or SIGTERM) stops them all.
 """
 
 import os

@@ -1,7 +1,8 @@
 """Start the archive worker: `python Microservices/ArchiveMicroservice/worker.py`.
 
 It copies every message published to MONTY_EXCHANGE with MONTY_ROUTING_KEY into the archive
-database, through the queue MONTY_ARCHIVE_QUEUE; SIGTERM stops it cleanly.
+database, through the queue MONTY_ARCHIVE_QUEUE, and serves its Prometheus metrics on
+MONTY_WORKER_METRICS_PORT (unless MONTY_METRICS is false); SIGTERM stops it cleanly.
 """
 
 import sys

@@ -10,7 +10,13 @@ from archive_service import create_app
 from archive_service.schema import init_database
 from archive_service.settings import ArchiveSettings
 from support.apps import AppBuilder
-from support.archive import ArchiveNames, DirectPublisher, WorkerStarter, start_archive_worker
+from support.archive import (
+    ArchiveNames,
+    DirectPublisher,
+    WorkerStarter,
+    start_archive_worker,
+    worker_settings,
+)
 from support.broker_admin import delete_topology
 from support.names import Names
 from support.processes import ServiceProcess
@@ -33,11 +39,7 @@ def start_worker(amqp_url: str, archive_names: ArchiveNames, tmp_path: Path) -> 
 
     def start(database_url: str, **settings: str) -> ServiceProcess:
         env = {
-            "MONTY_AMQP_URL": amqp_url,
-            "MONTY_DATA_DIR": str(tmp_path / "data"),
-            "MONTY_ARCHIVE_DATABASE_URL": database_url,
-            "MONTY_SERVICE_SECRET": SERVICE_SECRET,
-            **archive_names.env(),
+            **worker_settings(amqp_url, archive_names, tmp_path / "data", database_url, SERVICE_SECRET),
             **settings,
         }
         log_path = tmp_path / f"worker-{len(started)}.log"

@@ -156,9 +156,10 @@ def test_a_query_naming_an_unknown_metric_or_label_is_caught() -> None:
         promql_parser.parse("sum by (outcome (rate(monty_messages_published_total[5m]))")
 
 
-def test_prometheus_scrapes_every_http_service_of_either_shape() -> None:
+def test_prometheus_scrapes_every_http_service_and_archive_worker_of_either_shape() -> None:
     """Each job looks up the single profile's service and the cluster profile's replicas by DNS, on
-    the port the service listens on: every HTTP service of the compose file is scraped."""
+    the port the service listens on: every HTTP service of the compose file is scraped, and every
+    archive worker on the metrics port it exposes to the compose network (published nowhere)."""
     config = yaml.safe_load(PROMETHEUS.read_text())
     single = rendered("--profile", "single")["services"]
     cluster = rendered("--profile", "cluster")["services"]
@@ -175,7 +176,15 @@ def test_prometheus_scrapes_every_http_service_of_either_shape() -> None:
         if (test := service.get("healthcheck", {}).get("test")) and "127.0.0.1:" in test[-1]
     }
     assert http, "no service with an HTTP health check"
-    assert targets == http
+    exposed = {
+        name: int(port)
+        for services in (single, cluster)
+        for name, service in services.items()
+        for port in service.get("expose", [])
+    }
+    assert set(exposed) == {"archive-worker", "cluster-archive-worker"}
+    assert all("ports" not in services.get(name, {}) for services in (single, cluster) for name in exposed)
+    assert targets == http | exposed
 
 
 def test_the_monitoring_profile_renders_and_provisions_grafana() -> None:

@@ -64,6 +64,7 @@ def stack(amqp_url: str, names: Names, archive: ArchiveNames, tmp_path: Path) ->
         "MONTY_QUEUE": names.queue,
         **archive.env(),
         **{f"MONTY_STACK_{name}_PORT": str(free_port()) for name in ("USERS", "AUTH", "EXCHANGE", "ARCHIVE")},
+        "MONTY_WORKER_METRICS_PORT": str(free_port()),
     }
     launcher = ServiceProcess(
         "stack", python_command("scripts/run_stack.py"), settings, tmp_path / "stack.log"

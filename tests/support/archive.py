@@ -17,6 +17,7 @@ from archive_service.topology import ArchiveTopology
 from monty_common.envelope import stamp
 from support.broker_admin import queue_exists
 from support.names import Names
+from support.ports import free_port
 from support.processes import ServiceDidNotStart, ServiceProcess, python_command
 from support.queue_types import queue_type_under_test
 
@@ -54,14 +55,30 @@ class ArchiveNames(ArchiveTopology):
         }
 
 
+def worker_settings(
+    amqp_url: str, names: ArchiveNames, data_dir: Path, database_url: str, service_secret: str
+) -> dict[str, str]:
+    """The settings of a worker archiving `names`' messages into `database_url`."""
+    return {
+        "MONTY_AMQP_URL": amqp_url,
+        "MONTY_DATA_DIR": str(data_dir),
+        "MONTY_ARCHIVE_DATABASE_URL": database_url,
+        "MONTY_SERVICE_SECRET": service_secret,
+        **names.env(),
+    }
+
+
 def start_archive_worker(
     settings: dict[str, str], amqp_url: str, queue: str, log_path: Path
 ) -> ServiceProcess:
     """`python Microservices/ArchiveMicroservice/worker.py`, once it has declared `queue` on the broker.
 
     From then on it archives every message the exchange takes; a worker that does not get there is killed.
+    Its metrics are served on a free port unless `settings` name one (its `url`).
     """
-    worker = ServiceProcess("archive worker", python_command(WORKER_SCRIPT), settings, log_path)
+    port = int(settings.get("MONTY_WORKER_METRICS_PORT") or free_port())
+    settings = {"MONTY_WORKER_METRICS_PORT": str(port), **settings}
+    worker = ServiceProcess("archive worker", python_command(WORKER_SCRIPT), settings, log_path, port)
     try:
         worker.wait_healthy(lambda: queue_exists(amqp_url, queue))
     except ServiceDidNotStart:

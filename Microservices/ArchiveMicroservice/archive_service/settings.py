@@ -28,6 +28,12 @@ class ArchiveSettings(BrokerSettings, TokenSettings, RevocationSettings):
         ge=64 * 1024,
         description="About the most bytes of messages one GET /Messages page holds (one message at least).",
     )
+    worker_metrics_port: int = Field(
+        9051,
+        ge=1,
+        le=65535,
+        description="Port of MONTY_HOST the archive worker serves its Prometheus metrics on (MONTY_METRICS).",
+    )
     archive_database_url: str | None = Field(
         None, description="SQLAlchemy URL; the SQLite file archive.db in data_dir if unset."
     )

@@ -24,6 +24,7 @@ from archive_service.records import ArchiveRecord, PoisonMessage, record_of
 from archive_service.settings import ArchiveSettings
 from archive_service.store import store_records
 from archive_service.topology import ArchiveTopology
+from archive_service.worker_progress import ProgressBoard
 from monty_common.backoff import Backoff
 from monty_common.broker.addresses import BrokerAddresses, NoAddressAnswered, connect_blocking
 from monty_common.broker.connection import describe_error, redact_url
@@ -69,9 +70,13 @@ class ArchiveWorker:
     redelivered after a crash between commit and ack are stored once.
     """
 
-    def __init__(self, settings: ArchiveSettings, sessions: sessionmaker[Session]) -> None:
-        """Prepare the worker; nothing connects until `run`."""
+    def __init__(
+        self, settings: ArchiveSettings, sessions: sessionmaker[Session], board: ProgressBoard | None = None
+    ) -> None:
+        """Prepare the worker, publishing what it holds and stores on `board`; nothing connects until
+        `run`."""
         self.settings = settings
+        self._board = board or ProgressBoard()
         self.topology = ArchiveTopology.of(settings)
         self._sessions = sessions
         self._stamp = ProducerStamp(resolve_secret(settings.service_secret, settings.data_dir))
@@ -125,6 +130,7 @@ class ArchiveWorker:
                     )
             finally:
                 self._batch.clear()  # unacked messages went back to the queue with the connection
+                self._board.disconnected()
                 self._close_connection()
             if self._consuming:
                 backoff.reset()  # the connection served: this is a new outage
@@ -162,6 +168,7 @@ class ArchiveWorker:
         self._dead_letters = DeadLetters(self._connection, self.topology.dead_letter_exchange)
         channel.basic_qos(prefetch_count=self.settings.archive_prefetch)
         self._consuming = True
+        self._board.consuming()
         log.info(
             "archive worker consuming",
             extra={"queue": self.topology.queue, "broker": redact_url(url)},
@@ -193,6 +200,7 @@ class ArchiveWorker:
             reason = f"the archive cannot read it ({type(error).__name__})"
         else:
             self._batch.add(record, method.delivery_tag)
+            self._board.received(record.published_at)
             return
         assert self._dead_letters is not None  # opened with the connection, before consuming
         self._dead_letters.give_up(channel, method, properties, body, reason)
@@ -230,6 +238,7 @@ class ArchiveWorker:
                     ) from None
                 # Sleeping on the connection keeps answering heartbeats.
                 channel.connection.sleep(backoff.next_delay())
+        self._board.stored(len(self._batch.records))
         if failed:
             log.info("database available again", extra={"messages": len(self._batch.records)})
         channel.basic_ack(self._batch.last_tag, multiple=True)

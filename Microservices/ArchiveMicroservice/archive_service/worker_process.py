@@ -1,8 +1,9 @@
-"""The archive worker as a process: settings, migrations, signals, and the worker's lifetime."""
+"""The archive worker as a process: settings, migrations, signals, its metrics and the worker's lifetime."""
 
 import logging
 import signal
 import time
+from contextlib import ExitStack
 from types import FrameType
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,6 +13,8 @@ from archive_service.schema import init_database
 from archive_service.settings import ArchiveSettings
 from archive_service.topology import ArchiveTopology
 from archive_service.worker import POLL_SECONDS, ArchiveWorker
+from archive_service.worker_metrics import MetricsListener
+from archive_service.worker_progress import ProgressBoard
 from monty_common.backoff import Backoff
 from monty_common.database import make_engine
 from monty_common.logging_setup import configure_logging
@@ -60,26 +63,48 @@ def migrate_when_reachable(settings: ArchiveSettings, stop: StopFlag) -> bool:
     return False
 
 
+def serve_metrics(settings: ArchiveSettings, board: ProgressBoard, resources: ExitStack) -> bool:
+    """Serve `board`'s figures on MONTY_HOST:MONTY_WORKER_METRICS_PORT until `resources` close, when
+    MONTY_METRICS is true; False (logged) when the port cannot be listened on."""
+    if not settings.metrics:
+        return True
+    try:
+        listener = MetricsListener.start(settings.host, settings.worker_metrics_port, board)
+    except OSError as error:
+        log.error(
+            "cannot serve metrics on %s:%d (MONTY_WORKER_METRICS_PORT): %s",
+            settings.host,
+            settings.worker_metrics_port,
+            error,
+        )
+        return False
+    resources.callback(listener.close)
+    return True
+
+
 def run_worker(settings: ArchiveSettings) -> int:
     """Archive messages until SIGTERM or SIGINT; 0 on a clean stop, 2 when an archive queue exists
-    with other arguments (another type) than configured."""
+    with other arguments (another type) than configured or the metrics port cannot be listened on."""
     configure_logging(settings.log_level)
     # An unreachable broker is waited for (the worker reconnects); a queue it cannot use is not.
     check = check_broker(settings, ArchiveTopology.of(settings).durable_queues())
     check.report("montyexchange-archive-worker")
     if check.mismatches:
         return MISCONFIGURED
-    stop = StopFlag()
-    stop.install()
-    # One process: it migrates for itself, as `init-db` does for the API's server.
-    if not migrate_when_reachable(settings, stop):
-        return 0
-    engine = make_engine(settings.resolved_database_url())
-    try:
-        worker = ArchiveWorker(settings, sessionmaker(engine, expire_on_commit=False))
+    board = ProgressBoard()
+    with ExitStack() as resources:
+        # Before anything is consumed: a worker whose figures cannot be served stops untouched.
+        if not serve_metrics(settings, board, resources):
+            return MISCONFIGURED
+        stop = StopFlag()
+        stop.install()
+        # One process: it migrates for itself, as `init-db` does for the API's server.
+        if not migrate_when_reachable(settings, stop):
+            return 0
+        engine = make_engine(settings.resolved_database_url())
+        resources.callback(engine.dispose)
+        worker = ArchiveWorker(settings, sessionmaker(engine, expire_on_commit=False), board)
         stop.listeners.append(worker)
         if not stop.is_set:
             worker.run()
-    finally:
-        engine.dispose()
     return 0
