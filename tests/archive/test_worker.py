@@ -2,7 +2,8 @@
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,10 +20,12 @@ from support.archive import (
     archived_bodies,
     archived_rows,
     rename_table,
+    worker_settings,
 )
 from support.broker_admin import get_raw, queue_depth
 from support.names import Names
 from support.polling import wait_until
+from support.ports import free_port
 from support.processes import ServiceProcess, python_command
 from support.tally import tally
 from support.tokens import TestKeys
@@ -104,28 +107,15 @@ def test_a_worker_killed_mid_stream_loses_and_doubles_nothing(
     archive_names: ArchiveNames,
 ) -> None:
     """SIGKILL while messages stream in and are being stored; after a restart every message is there once."""
-    # Large, slow batches: at the kill the worker holds received messages not yet committed, which
-    # must come back from the queue (a worker acking before its commit loses them here).
-    settings = {"MONTY_ARCHIVE_PREFETCH": "200", "MONTY_ARCHIVE_FLUSH_SECONDS": "0.5"}
-    worker = start_worker(database_url, **settings)
-    killed = threading.Event()
-    sent: dict[str, bytes] = {}
-    stream = threading.Thread(target=_stream_until, args=(killed, amqp_url, archive_names, sent))
-    stream.start()
-    try:
+    worker = start_worker(database_url, **STREAM_SETTINGS)
+    with _streaming(amqp_url, archive_names) as (sent, stream):
         wait_until(lambda: len(archived_rows(database_url)) >= 200, 20, "the worker to archive some")
         worker.kill()
         streaming_at_kill = stream.is_alive()
         stored_at_kill = len(archived_rows(database_url))
-    finally:
-        killed.set()
-        stream.join()
     assert streaming_at_kill, "the stream ended before the worker was killed"
     assert stored_at_kill < len(sent)
-    start_worker(database_url, **settings)
-    wait_until(lambda: len(archived_rows(database_url)) >= len(sent), 30, "every message after the restart")
-    bodies = archived_bodies(database_url)
-    assert {key: value.encode() for key, value in bodies.items()} == sent
+    _restart_and_find_each_once("archive worker SIGKILL", start_worker, database_url, sent)
     wait_until(lambda: queue_depth(amqp_url, archive_names.queue) == 0, 10, "the queue to drain")
 
 
@@ -143,29 +133,51 @@ def test_a_worker_stopped_mid_stream_exits_in_time_and_loses_and_doubles_nothing
 ) -> None:
     """SIGTERM while messages stream in: the worker exits cleanly within its bound, committing what it
     received; after a restart every message is stored, once."""
-    settings = {"MONTY_ARCHIVE_PREFETCH": "200", "MONTY_ARCHIVE_FLUSH_SECONDS": "0.5"}
-    worker = start_worker(database_url, **settings)
-    stopped = threading.Event()
-    sent: dict[str, bytes] = {}
-    stream = threading.Thread(target=_stream_until, args=(stopped, amqp_url, archive_names, sent))
-    stream.start()
-    try:
+    worker = start_worker(database_url, **STREAM_SETTINGS)
+    with _streaming(amqp_url, archive_names) as (sent, stream):
         wait_until(lambda: len(archived_rows(database_url)) >= 200, 20, "the worker to archive some")
         worker.terminate()
         terminated_at = time.monotonic()
         wait_until(lambda: not worker.running, WORKER_EXIT_BOUND, "the worker to exit after SIGTERM")
         took = time.monotonic() - terminated_at
         streaming_at_stop = stream.is_alive()
-    finally:
-        stopped.set()
-        stream.join()
     assert streaming_at_stop, "the stream ended before the worker was stopped"
     assert worker.exit_code == 0, worker.output()[-3000:]
     assert "archive worker stopped" in worker.output()
-    start_worker(database_url, **settings)
+    label = f"archive worker SIGTERM (exited in {took:.1f} s)"
+    _restart_and_find_each_once(label, start_worker, database_url, sent)
+
+
+# Large, slow batches: at a kill or stop the worker holds received messages not yet committed, which
+# must come back from the queue (a worker acking before its commit loses them).
+STREAM_SETTINGS = {"MONTY_ARCHIVE_PREFETCH": "200", "MONTY_ARCHIVE_FLUSH_SECONDS": "0.5"}
+
+
+@contextmanager
+def _streaming(
+    amqp_url: str, archive_names: ArchiveNames
+) -> Iterator[tuple[dict[str, bytes], threading.Thread]]:
+    """Messages streamed to the archive queue until the block ends (see _stream_until): those sent, by
+    message id, and the streaming thread."""
+    ended = threading.Event()
+    sent: dict[str, bytes] = {}
+    stream = threading.Thread(target=_stream_until, args=(ended, amqp_url, archive_names, sent))
+    stream.start()
+    try:
+        yield sent, stream
+    finally:
+        ended.set()
+        stream.join()
+
+
+def _restart_and_find_each_once(
+    label: str, start_worker: WorkerStarter, database_url: str, sent: dict[str, bytes]
+) -> None:
+    """Start a worker again; every message sent is then stored once, with its body."""
+    start_worker(database_url, **STREAM_SETTINGS)
     wait_until(lambda: len(archived_rows(database_url)) >= len(sent), 30, "every message after the restart")
     rows = [row["message_id"] for row in archived_rows(database_url)]
-    counts = tally(f"archive worker SIGTERM (exited in {took:.1f} s)", len(sent), list(sent), rows)
+    counts = tally(label, len(sent), list(sent), rows)
     assert counts.lost == counts.duplicated == 0
     assert len(rows) == len(sent)
     bodies = archived_bodies(database_url)
@@ -385,13 +397,14 @@ def test_a_broker_host_that_does_not_resolve_yet_is_waited_for(
     worker = ServiceProcess(
         "archive worker",
         python_command("Microservices/ArchiveMicroservice/worker.py"),
-        {
-            "MONTY_AMQP_URL": "amqp://guest:guest@broker-not-up-yet.invalid:5672/",
-            "MONTY_DATA_DIR": str(tmp_path / "data"),
-            "MONTY_ARCHIVE_DATABASE_URL": f"sqlite:///{tmp_path / 'archive.db'}",
-            "MONTY_SERVICE_SECRET": SERVICE_SECRET,
-            **archive_names.env(),
-        },
+        worker_settings(
+            "amqp://guest:guest@broker-not-up-yet.invalid:5672/",
+            archive_names,
+            tmp_path / "data",
+            f"sqlite:///{tmp_path / 'archive.db'}",
+            SERVICE_SECRET,
+        )
+        | {"MONTY_WORKER_METRICS_PORT": str(free_port())},
         tmp_path / "worker.log",
     )
     try:
