@@ -16,7 +16,9 @@ from archive_service.records import ArchiveRecord
 from archive_service.store import store_records
 from archive_service.topology import ArchiveTopology
 from support.archive import ArchiveNames, DirectPublisher
-from support.broker_admin import admin_channel
+from support.broker_admin import admin_channel, queue_depth
+from support.metrics import parse, value
+from support.polling import wait_until
 from support.problems import assert_problem
 from support.processes import start_service
 from support.tokens import TestKeys
@@ -283,6 +285,24 @@ def test_readyz_shows_the_archive_lag(
     finally:
         server.stop()
     assert "Traceback" not in server.output()
+
+
+def test_metrics_read_the_queue_once_per_interval(
+    make_app: Callable[..., OpenAPI], amqp_url: str, archive_names: ArchiveNames, publisher: DirectPublisher
+) -> None:
+    """/metrics needs no token: scrapes in a burst reuse one reading (one broker connection, one
+    count of the table) for FIGURES_TTL instead of each making their own."""
+    _declare_archive_queue(amqp_url, archive_names)
+    client = make_app().test_client()
+    for number in range(2):
+        publisher.publish(json.dumps({"n": number}).encode())
+    first = parse(client.get("/metrics").get_data(as_text=True))
+    assert value(first, "monty_archive_queue_depth") == 2
+    for number in range(3):
+        publisher.publish(json.dumps({"n": number}).encode())
+    wait_until(lambda: queue_depth(amqp_url, archive_names.queue) == 5, 10, "the queue to hold five")
+    again = parse(client.get("/metrics").get_data(as_text=True))
+    assert value(again, "monty_archive_queue_depth") == 2
 
 
 def _declare_archive_queue(amqp_url: str, archive_names: ArchiveNames) -> None:
