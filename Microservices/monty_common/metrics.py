@@ -145,6 +145,24 @@ def _multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_VARIABLE)
 
 
+class ProcessId:
+    """This process's id, read once and again after each fork: prometheus-client asks for it on every
+    count (to notice a fork), and os.getpid() is a system call each time."""
+
+    def __init__(self) -> None:
+        """Read the id now, and in each child a fork makes."""
+        self._pid = os.getpid()
+        os.register_at_fork(after_in_child=self._refresh)
+
+    def _refresh(self) -> None:
+        """Read the child's own id."""
+        self._pid = os.getpid()
+
+    def __call__(self) -> int:
+        """The id of the process calling."""
+        return self._pid
+
+
 def prepare_multiprocess(directory: Path) -> str:
     """Share metrics between the server processes through `directory`, emptied and private (called
     by the master before it forks its workers); return its path."""
@@ -154,7 +172,7 @@ def prepare_multiprocess(directory: Path) -> str:
     directory.mkdir(mode=0o700, parents=True)
     os.environ[MULTIPROC_VARIABLE] = str(directory)
     # prometheus_client chose its value store when imported, before the variable was set.
-    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+    values.ValueClass = values.MultiProcessValue(process_identifier=ProcessId())  # type: ignore[no-untyped-call]
     WRITER.defer()
     return str(directory)
 

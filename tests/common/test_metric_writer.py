@@ -4,6 +4,7 @@ import os
 import threading
 
 from monty_common.metric_writer import WRITE_INTERVAL, MetricWriter
+from monty_common.metrics import ProcessId
 from support.polling import wait_until
 
 
@@ -73,4 +74,20 @@ def test_a_forked_child_starts_with_nothing_queued() -> None:
     os.close(write)
     os.waitpid(pid, 0)
     assert os.read(read, 16) == b"0"
+    os.close(read)
+
+
+def test_the_process_id_is_the_forked_childs_own() -> None:
+    """The id prometheus-client files a process's counts under is read once, and again in a child:
+    two server processes never share one file."""
+    process_id = ProcessId()
+    assert process_id() == os.getpid()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, str(process_id()).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    assert int(os.read(read, 16)) == pid
     os.close(read)
