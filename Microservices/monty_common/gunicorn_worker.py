@@ -35,7 +35,9 @@ from gunicorn.http.unreader import Unreader
 from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
 from monty_common.draining import Drain, drain_of
-from monty_common.raw_answers import problem_answer, refusal
+from monty_common.parse_errors import describe
+from monty_common.raw_answers import problem_answer, refusal, refusal_status
+from monty_common.request_ids import new_request_id
 from monty_common.request_reading import BODY_LIMITS, PendingRequest, ReadLimits, Step
 
 # Faults of the server or the application, which gunicorn's own handling logs as errors.
@@ -254,7 +256,7 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
     def advance(self, conn: TConn, pending: PendingRequest, step: Step) -> None:
         """Act on what the request needs next."""
         if step is Step.HEAD_TOO_LARGE:
-            self.refuse(conn, refusal(LimitRequestHeaders("request head over 64 KiB")))
+            self.refuse(conn, self.unparsable(conn.client, LimitRequestHeaders("request head over 64 KiB")))
         elif step is Step.READY:
             if pending.room_needed and not pending.room_reserved:
                 # Read whole at once: there was no time to wait for room, it is held all the same.
@@ -299,24 +301,40 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
             self.end_linger(conn)
         for conn, pending in list(self.reading.items()):
             if now >= pending.deadline:
-                part = "body" if pending.reading_body else "head"
-                self.refuse(
-                    conn,
-                    problem_answer(
-                        408,
-                        "Request Timeout",
-                        "request-timeout",
-                        f"The request's {part} did not arrive in time.",
-                    )
-                    if pending.data
-                    else b"",
-                )
+                self.refuse(conn, self.timed_out(conn.client, pending) if pending.data else b"")
             elif (
                 not pending.data
                 and self.stopped_at is not None
                 and now >= self.stopped_at + STOP_KEEPALIVE_LINGER
             ):
                 self.drop(conn)
+
+    def timed_out(self, addr: Any, pending: PendingRequest) -> bytes:
+        """The 408 answering a request that did not arrive in time, logged under a new request id (its
+        head, if it came, is not trusted for one)."""
+        part = "body" if pending.reading_body else "head"
+        request_id = new_request_id()
+        self.log.info(
+            "Request timed out from ip=%s: its %s did not arrive in time",
+            (addr or ("",))[0],
+            part,
+            extra={"request_id": request_id, "status": 408},
+        )
+        detail = f"The request's {part} did not arrive in time."
+        return problem_answer(408, "Request Timeout", "request-timeout", detail, request_id)
+
+    def unparsable(self, addr: Any, error: ParseException) -> bytes:
+        """The answer refusing a request the parser cannot read, logged under a new request id (the
+        request's own X-Request-Id is not trusted: its head did not parse). The log line names the
+        error's kind only: gunicorn's message quotes the request, tokens and passwords included."""
+        request_id = new_request_id()
+        self.log.warning(
+            "Invalid request from ip=%s: %s",
+            (addr or ("",))[0],
+            describe(error),
+            extra={"request_id": request_id, "status": refusal_status(error)[0]},
+        )
+        return refusal(error, request_id)
 
     def refuse(self, conn: TConn, answer: bytes) -> None:
         """Answer `answer` (if any) without waiting for the client, and close the connection."""
@@ -429,13 +447,23 @@ class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
         keep = bool(super().handle_request(req, conn))
         return keep and not (pending is not None and pending.must_close)
 
+    def _keepalive_after(self, conn: TConn, keepalive: bool) -> bool:
+        """Whether the connection serves a next request: not when the body the app left unread proves
+        malformed as it is skipped (a bad trailer, say). Its answer is sent already, so the connection
+        closes; gunicorn would send a second answer, a 400, that the client takes for its next."""
+        try:
+            return bool(super()._keepalive_after(conn, keepalive))
+        except ParseException as error:
+            self.log.debug("closing after an unread body that is malformed: %s", describe(error))
+            return False
+
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         """Refuse an unparsable request in problem+json; leave everything else to gunicorn."""
         if not isinstance(exc, ParseException) or isinstance(exc, _NOT_THE_CLIENTS):
             super().handle_error(req, client, addr, exc)
             return
-        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        answer = self.unparsable(addr, exc)
         try:
-            util.write_nonblock(client, refusal(exc))
+            util.write_nonblock(client, answer)
         except OSError:
             self.log.debug("could not answer the refused request")

@@ -4,9 +4,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response, g, json
 from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException
+
+from monty_common.parse_errors import describe
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:monty:problem:"
@@ -82,7 +84,8 @@ def _render_unexpected(error: Exception) -> Response:
 
 def _render_broken_body(error: ParseException) -> Response:
     """The server's reader found the body's framing broken (a bad chunk, a body cut short)."""
-    log.info("malformed request body: %s", error)
+    # The error's kind only: gunicorn's message quotes the broken bytes, a password or a message body.
+    log.info("malformed request body: %s", describe(error), extra={"request_id": g.get("request_id")})
     return problem_response(
         400,
         "Malformed Body",

@@ -27,6 +27,11 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
+def new_request_id() -> str:
+    """A request id the gateway makes up: a UUID4 in 32 hex digits."""
+    return uuid.uuid4().hex
+
+
 def valid_request_id(value: object) -> str | None:
     """`value` if it is a request id the gateway accepts, else None."""
     return value if isinstance(value, str) and _REQUEST_ID.fullmatch(value) else None
@@ -51,7 +56,7 @@ class RequestIds:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Serve the request under its id."""
-        request_id = valid_request_id(environ.get("HTTP_X_REQUEST_ID")) or uuid.uuid4().hex
+        request_id = valid_request_id(environ.get("HTTP_X_REQUEST_ID")) or new_request_id()
         environ[ENVIRON_REQUEST_ID] = request_id
         environ[ENVIRON_TRACEPARENT] = valid_traceparent(environ.get("HTTP_TRACEPARENT"))
 
@@ -64,7 +69,7 @@ class RequestIds:
 
 def _remember_ids() -> None:
     """Put the request's ids where views find them: g.request_id and g.traceparent."""
-    g.request_id = request.environ.get(ENVIRON_REQUEST_ID) or uuid.uuid4().hex
+    g.request_id = request.environ.get(ENVIRON_REQUEST_ID) or new_request_id()
     g.traceparent = request.environ.get(ENVIRON_TRACEPARENT)
 
 

@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from gunicorn.http.body import CHUNK_EXT_RE
+
 # Largest request head (request line and headers) held; a larger one is refused with 431.
 MAX_HEAD_BYTES = 64 * 1024
 # As gunicorn's limit_request_line: a longer line is left to its parser, which refuses it (414).
@@ -23,7 +25,10 @@ MAX_CHUNK_LINE = 8192
 # An app's config key: {path: largest body} for routes whose limit is below MAX_CONTENT_LENGTH.
 BODY_LIMITS = "MONTY_BODY_LIMITS"
 
-_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
+# RFC 9112 7.1: chunk-size [ chunk-ext ] CRLF, chunk-size = 1*HEXDIG, with gunicorn's parser's own
+# grammar of the extensions (BWS ";" name [ "=" value ] ...), so that a line this scan takes is one
+# the parser takes, and a malformed one goes to the parser at once, to be refused there (400).
+_CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]+)" + CHUNK_EXT_RE.pattern)
 
 
 @dataclass(frozen=True)
@@ -88,10 +93,10 @@ class _ChunkScan:
                 end = data.find(b"\r\n", self.at)
                 if end < 0:
                     return Step.READY if len(data) - self.at > MAX_CHUNK_LINE else None
-                size = _HEX.match(bytes(data[self.at : end]).split(b";")[0].strip(b" \t"))
-                if size is None:
+                line = _CHUNK_SIZE_LINE.fullmatch(data, self.at, end)
+                if line is None:
                     return Step.READY  # malformed: the parser says so
-                self.size_left = int(size.group(), 16)
+                self.size_left = int(line.group(1), 16)
                 self.at = end + 2
                 if self.size_left == 0:
                     self.in_trailers = True

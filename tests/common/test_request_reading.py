@@ -1,6 +1,9 @@
 """When a request read by the server's event loop is whole, and what its framing says (no sockets)."""
 
 import pytest
+from gunicorn.http.body import ChunkedReader
+from gunicorn.http.errors import ParseException
+from gunicorn.http.unreader import IterUnreader
 
 from monty_common.request_reading import MAX_HEAD_BYTES, PendingRequest, ReadLimits, Step
 
@@ -36,6 +39,42 @@ def test_a_chunked_body_is_awaited_to_its_last_chunk_and_trailers() -> None:
     assert request.feed(b"0\r\nTrailer: 1\r\n", 0.0) is Step.MORE
     assert request.feed(b"\r\n", 0.0) is Step.READY
     assert not request.must_close
+
+
+# Chunk-size lines (RFC 9112 7.1): the size in hex digits, then extensions, BWS only before a ";".
+CHUNK_SIZE_LINES = [
+    (b"8", True),
+    (b"0008", True),
+    (b"8;name=value", True),
+    (b'8 ; name = "quoted value";flag', True),
+    (b"8zz", False),
+    (b"8 zz", False),
+    (b" 8", False),
+    (b"8 ", False),
+    (b"8;", False),
+    (b"8;name value", False),
+    (b"8\rx", False),
+    (b"", False),
+    (b'username": "someone"', False),
+]
+
+
+@pytest.mark.parametrize(
+    ("line", "valid"), CHUNK_SIZE_LINES, ids=[repr(line) for line, _ in CHUNK_SIZE_LINES]
+)
+def test_a_chunk_size_line_is_read_as_the_parser_reads_it(line: bytes, valid: bool) -> None:
+    """A valid size line (extensions included) is followed to its chunk's end; any other goes on to the
+    parser at once, which refuses it, instead of waiting out the body timeout for a chunk that never
+    ends (a malformed line that starts with a hex digit, `8zz`, included). gunicorn's parser agrees."""
+    request = pending(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + line + b"\r\n")
+    assert request.step(0) is (Step.MORE if valid else Step.READY)
+    assert request.must_close is not valid
+    reader = ChunkedReader(None, IterUnreader([line + b"\r\n12345678\r\n0\r\n\r\n"]))
+    if valid:
+        assert reader.read(100) == b"12345678"
+    else:
+        with pytest.raises(ParseException):
+            reader.read(100)
 
 
 def test_100_continue_is_wanted_only_when_a_body_follows() -> None:

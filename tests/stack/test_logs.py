@@ -14,7 +14,9 @@ import pytest
 import requests
 
 from support.identity import Identity
+from support.log_records import logged_with_id
 from support.polling import wait_until
+from support.raw_http import first_answer, send_raw
 from support.stack import Stack, running_stack
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -239,5 +241,55 @@ def test_no_secret_is_ever_logged(stack: Stack, producer: Producer) -> None:
         # gunicorn's own lines too: every line is one JSON object.
         for line in text.splitlines():
             assert isinstance(json.loads(line), dict), f"{path.name}: {line}"
+        for what, secret in secrets.items():
+            assert secret not in text, f"{path.name} holds {what}"
+
+
+def _chunked_post(path: str, chunks: bytes, headers: bytes = b"") -> bytes:
+    """A chunked JSON POST to `path` whose body (its chunks, last chunk and trailers) is `chunks`."""
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
+    return head + headers + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks
+
+
+def _get(head_lines: bytes) -> bytes:
+    """A GET /healthz with more head lines."""
+    return b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + head_lines + b"\r\n"
+
+
+def test_no_secret_of_a_malformed_request_is_logged(stack: Stack, producer: Producer) -> None:
+    """Requests refused for their framing, holding a password, a token or a message body right where
+    gunicorn's parser quotes what it refuses (a chunk-size line, a trailer, a header line, the request
+    line), are answered with a request id, and no log holds what they carried, at DEBUG."""
+    marker = f"body-marker-{uuid.uuid4().hex}"
+    login = json.dumps({"username": "someone", "password": producer.password}).encode()
+    message = json.dumps({"note": marker}).encode()
+    token = producer.token.encode()
+    bearer = b"Authorization: Bearer " + token + b"\r\n"
+    # The first chunk's size is wrong (2): the rest of the body is read as the next chunk-size line.
+    misframed = b"2\r\n" + login[:2] + b"\r\n" + login[2:] + b"\r\n0\r\n\r\n"
+    misframed_message = b"2\r\n" + message[:2] + b"\r\n" + message[2:] + b"\r\n0\r\n\r\n"
+    cases = [
+        ("auth", _chunked_post("/auth/token", misframed), 400),
+        ("exchange", _chunked_post("/Message", misframed_message, bearer), 400),
+        # A chunk-size line that starts with a hex digit, then a message body.
+        ("exchange", _chunked_post("/Message", b"8" + message + b"\r\n", bearer), 400),
+        # A trailer line that is a login body: found once the 404 is answered, the body unread.
+        ("auth", _chunked_post("/nowhere", b"0\r\n" + login + b"\r\n\r\n"), 404),
+        ("exchange", _chunked_post("/Message", b"2\r\n{}\r\n0\r\n" + message + b"\r\n\r\n", bearer), 400),
+        *[(service, _get(b"Authorization Bearer " + token + b"\r\n"), 400) for service in stack.services],
+        ("exchange", _get(b"Authorization: Bearer " + token + b"\x01\r\n"), 400),
+        ("archive", _get(b"X(" + token + b"): y\r\n"), 400),
+        ("users", _get(b"Transfer-Encoding: " + token + b"\r\n"), 501),
+        ("auth", b"GET /healthz?" + token + b" HTTP/9.9\r\nHost: x\r\n\r\n", 400),
+    ]
+    for service, request, status in cases:
+        server = stack.services[service]
+        answer = first_answer(send_raw(server.port or 0, request))
+        assert answer.status == status, (service, request[:60], answer)
+        # Its log lines are written once it is answered (an access line, or the server's refusal).
+        logged_with_id(server, answer.headers["x-request-id"])
+    secrets = {"the password": producer.password, "the token": producer.token, "a message body": marker}
+    for path in _log_files(stack):
+        text = path.read_text(errors="replace")
         for what, secret in secrets.items():
             assert secret not in text, f"{path.name} holds {what}"
