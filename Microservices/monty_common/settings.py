@@ -197,7 +197,8 @@ class RevocationSettings(ServiceSecretSettings):
     users_url: str = Field(
         "http://127.0.0.1:9048",
         pattern=r"^(https?://\S+)?$",
-        description="The user service, asked whether tokens were revoked; empty: never asked.",
+        description="The user service, asked whether tokens were revoked, and where the exchange records "
+        "dead-letter redrives in the audit log; empty: neither (redrives are then only logged).",
     )
     users_timeout: float = Field(3.0, gt=0, le=30, description="Seconds to wait for the user service.")
     revocation_delay: float = Field(

@@ -292,7 +292,8 @@ def test_messages_other_clients_put_there_are_listed_and_redriven(
 def test_a_redrive_is_logged_as_an_audit_event(
     client: FlaskClient, amqp_url: str, names: Names, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Logger monty.audit names the action, the admin, the request, the queue and how many went back."""
+    """Logger monty.audit carries the whole event: the action, the admin, the request, the client, the
+    queue, how many were asked for and went back; with no user service configured, recorded is None."""
     put_foreign(amqp_url, names.queue, b"{}", pika.BasicProperties(message_id="audited-1"))
     with caplog.at_level("INFO", logger="monty.audit"):
         answer = client.post(
@@ -302,14 +303,16 @@ def test_a_redrive_is_logged_as_an_audit_event(
         )
     assert answer.status_code == 200, answer.get_json()
     (event,) = [record for record in caplog.records if record.name == "monty.audit"]
-    assert event.__dict__["action"] == "dead_letters_redriven"
-    assert (event.__dict__["queue"], event.__dict__["redriven"], event.__dict__["outcome"]) == (
-        names.queue,
-        1,
+    fields = event.__dict__
+    assert event.levelname == "INFO"
+    assert (fields["action"], fields["outcome"], fields["target"]) == (
+        "dead_letters_redriven",
         "succeeded",
+        names.queue,
     )
-    assert event.__dict__["request_id"] == "redrive-1"
-    assert event.__dict__["actor_id"]
+    assert fields["details"] == {"requested": "all", "redriven": 1, "status": 200}
+    assert (fields["actor_id"], fields["actor"]) == ("admin-user", "admin-user")
+    assert (fields["request_id"], fields["client"], fields["recorded"]) == ("redrive-1", "127.0.0.1", None)
 
 
 def test_only_admins_may_touch_dead_letters(
@@ -433,10 +436,11 @@ def test_a_broker_that_is_down_is_503_and_loses_nothing(
     reason="a quorum queue may overshoot max-length with reject-publish (RabbitMQ says so)",
 )
 def test_a_copy_the_broker_refuses_leaves_its_dead_letter_in_place(
-    node_app: OpenAPI, rabbit_node: RabbitNode, node_names: Names
+    node_app: OpenAPI, rabbit_node: RabbitNode, node_names: Names, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With room for one message in the queue, a redrive of three puts back one: 503 naming it, and
-    the two whose copies were refused stay dead letters (none is removed before its copy is confirmed)."""
+    the two whose copies were refused stay dead letters (none is removed before its copy is confirmed);
+    the redrive is audited as failed."""
     client = node_app.test_client()
     ids = dead_letters_of(client, rabbit_node.amqp_url, node_names, BODIES[:3])
     policy = f"limit-{node_names.queue}"
@@ -449,12 +453,16 @@ def test_a_copy_the_broker_refuses_leaves_its_dead_letter_in_place(
         "queues",
     )
     try:
-        failed = redrive(client, node_names, {"all": True})
+        with caplog.at_level("INFO", logger="monty.audit"):
+            failed = redrive(client, node_names, {"all": True})
         problem = assert_problem(failed, 503, "rejected-by-broker")
         assert int(failed.headers["Retry-After"]) >= 1
         assert (problem["redriven"], problem["message_ids"]) == (1, ids[:1])
         assert [m["message_id"] for m in listing(client, node_names)["messages"]] == ids[1:]
         assert body_bytes(client.get("/Consume")) == BODIES[0]
+        (event,) = [record for record in caplog.records if record.name == "monty.audit"]
+        assert event.__dict__["outcome"] == "failed"
+        assert event.__dict__["details"] == {"requested": "all", "redriven": 1, "status": 503}
     finally:
         rabbit_node.ctl("clear_policy", policy)
     retried = redrive(client, node_names, {"all": True})

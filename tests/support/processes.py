@@ -5,7 +5,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -137,6 +138,33 @@ class ServiceProcess:
             if int(fields[2]) == self.process.pid:
                 members.append(int(stat.parent.name))
         return members
+
+    def child_pids(self) -> list[int]:
+        """Ids of its child processes (a server's workers)."""
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                # Fields after the command name (in parentheses): state, parent.
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:
+                continue  # it exited meanwhile
+            if int(fields[1]) == self.process.pid:
+                children.append(int(stat.parent.name))
+        return children
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop it and its children (SIGSTOP) for the block, then let them go on (SIGCONT): meanwhile
+        the kernel still accepts connections to its port, but nothing answers, as with a server that
+        hangs."""
+        pids = [self.pid, *self.child_pids()]
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
 
     def output(self) -> str:
         """What it printed so far (nothing is kept when it prints to the terminal)."""

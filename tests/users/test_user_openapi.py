@@ -27,9 +27,22 @@ def test_document_describes_routes_and_security(client: FlaskClient) -> None:
         "/users/{user_id}/enable",
         "/users/{user_id}/password",
         "/internal/credentials",
+        "/internal/token-status",
+        "/internal/audit-events",
     }
     assert paths["/users"]["post"]["security"] == [{"bearer": []}]
     assert set(paths["/users"]["post"]["responses"]) >= {"201", "400", "401", "403", "409"}
-    assert paths["/internal/credentials"]["post"]["security"] == [{"serviceSecret": []}]
+    for internal in ("/internal/credentials", "/internal/token-status", "/internal/audit-events"):
+        assert paths[internal]["post"]["security"] == [{"serviceSecret": []}], internal
+        assert paths[internal]["post"]["tags"] == ["internal"], internal
+    recording = paths["/internal/audit-events"]["post"]
+    assert set(recording["responses"]) >= {"201", "400", "401"}
+    event = document["components"]["schemas"]["ServiceAuditEvent"]
+    assert document["components"]["schemas"]["ServiceAction"]["enum"] == [
+        "dead_letters_redriven",
+        "login_throttled",
+    ]
+    details = event["properties"]["details"]
+    assert (details["maxProperties"], details["propertyNames"]) == (8, {"maxLength": 32, "minLength": 1})
     assert document["components"]["securitySchemes"]["serviceSecret"]["name"] == "Monty-Service-Secret"
     assert "password_hash" not in client.get(OPENAPI_URL).get_data(as_text=True)

@@ -1,12 +1,15 @@
 """The auth service: logs users in through the user service and issues signed access tokens."""
 
 from auth_service import signing_key
-from auth_service.extensions import issuer, key_set, login_throttle, users
+from auth_service.extensions import issuer, key_set, login_throttle, throttled_logins, users
 from auth_service.routes import auth_blueprint
 from auth_service.settings import AuthSettings
+from auth_service.throttled_logins import RECORD_LIMIT, ThrottledLogins
 from auth_service.throttling import LoginThrottle
 from auth_service.tokens import TokenIssuer
 from auth_service.users_client import UsersClient
+from monty_common.attempts import parse_limit
+from monty_common.audit_events import AuditClient
 from monty_common.health import health_blueprint
 from monty_common.openapi_app import MontyOpenAPI
 from monty_common.service_app import new_service_app
@@ -24,7 +27,8 @@ def create_app(settings: AuthSettings | None = None) -> MontyOpenAPI:
 
 
 def register_extensions(app: MontyOpenAPI, settings: AuthSettings) -> None:
-    """Load the signing keys, bind the issuer, the key set, the user-service client and the throttle.
+    """Load the signing keys, bind the issuer, the key set, the user-service client, the throttle and
+    the recorder of throttled logins.
 
     Each app has a throttle of its own: apps share counts only through their storage (Redis), as
     processes do.
@@ -38,7 +42,9 @@ def register_extensions(app: MontyOpenAPI, settings: AuthSettings) -> None:
     key_set.init_app(app, signing_key.jwks(current, previous))
     secret = resolve_secret(settings.service_secret, settings.data_dir)
     users.init_app(app, UsersClient(settings.users_url, secret, settings.users_timeout))
-    login_throttle.init_app(app, LoginThrottle.from_settings(settings))
+    throttle = login_throttle.init_app(app, LoginThrottle.from_settings(settings))
+    audit = AuditClient(settings.users_url, secret, settings.users_timeout)
+    throttled_logins.init_app(app, ThrottledLogins(audit, throttle.counter, parse_limit(RECORD_LIMIT)))
 
 
 def register_blueprints(app: MontyOpenAPI) -> None:

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from auth_service.throttled_logins import ThrottledLogins
 from auth_service.throttling import LoginThrottle
 from auth_service.tokens import TokenIssuer
 from auth_service.users_client import UsersClient
@@ -15,3 +16,5 @@ key_set = Extension[dict[str, Any]]("monty.jwks")
 users = Extension[UsersClient]("monty.users")
 # Counts login attempts; each app has its own, sharing counts only through its storage (Redis).
 login_throttle = Extension[LoginThrottle]("monty.login_throttle")
+# Records throttled logins in the user service's audit log, at most one per address a minute.
+throttled_logins = Extension[ThrottledLogins]("monty.throttled_logins")

@@ -7,8 +7,9 @@ from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
 
-from auth_service.extensions import issuer, key_set, login_throttle, users
+from auth_service.extensions import issuer, key_set, login_throttle, throttled_logins, users
 from auth_service.settings import AuthSettings
+from auth_service.throttled_logins import USERNAME_MAX
 from auth_service.users_client import UsersUnavailable
 from monty_common.metrics import instruments
 from monty_common.openapi_app import problem_doc
@@ -19,7 +20,7 @@ from monty_common.service_app import current_settings
 class Credentials(BaseModel):
     """A login."""
 
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=USERNAME_MAX)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -43,15 +44,18 @@ INVALID = ProblemError(401, "invalid-credentials", "Invalid Credentials", "Inval
 def issue_token(body: Credentials) -> Any:
     """Count the attempt, check the credentials with the user service and answer a signed token.
 
-    The attempt is counted before the password is checked (429 past a limit); a success, or an
-    attempt the user service never checked, gives its count back: only failures stay counted.
+    The attempt is counted before the password is checked (429 past a limit, recorded in the audit
+    log); a success, or an attempt the user service never checked, gives its count back: only
+    failures stay counted.
     """
     throttle = login_throttle.get()
     logins = instruments().logins
     try:
         attempt = throttle.count(body.username)
-    except ProblemError:
-        logins.labels("throttled").inc()
+    except ProblemError as refused:
+        if refused.status == 429:
+            logins.labels("throttled").inc()
+            throttled_logins.get().record(body.username)
         raise
     try:
         user = users.get().verify(body.username, body.password, request.remote_addr)
@@ -105,7 +109,11 @@ auth_blueprint.post(
         200: TokenAnswer,
         400: problem_doc("The body is not a JSON object with username and password."),
         401: problem_doc("Invalid username or password (the same answer for an unknown user)."),
-        429: problem_doc("Too many failed logins for this account or from this address.", True),
+        429: problem_doc(
+            "Too many failed logins for this account or from this address; recorded in the user "
+            "service's audit log (login_throttled), once per address a minute.",
+            True,
+        ),
         503: problem_doc("The user service, or the store of login counts, is unavailable.", True),
     },
 )(issue_token)

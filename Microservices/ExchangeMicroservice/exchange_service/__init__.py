@@ -2,10 +2,12 @@
 
 from exchange_service.dead_letter_routes import DEAD_LETTER_ID, DeadLetterIdConverter, dead_letter_api
 from exchange_service.extensions import (
+    audit_client,
     broker,
     dead_letters,
     idempotency_keys,
     message_schema,
+    new_audit_client,
     new_broker_links,
     new_dead_letters,
     new_idempotency_ledger,
@@ -54,8 +56,8 @@ def create_app(settings: ExchangeSettings | None = None) -> MontyOpenAPI:
 
 
 def register_extensions(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
-    """Bind the broker links, dead letters, the idempotency ledger, the waiting slots, the token checks
-    and the message schema."""
+    """Bind the broker links, dead letters, the idempotency ledger, the waiting slots, the token checks,
+    the audit log's client and the message schema."""
     links = new_broker_links(settings)
     broker.init_app(app, links, close=links.close)
     server_drain.get(app).on_stop(links.end_waits)
@@ -69,6 +71,7 @@ def register_extensions(app: MontyOpenAPI, settings: ExchangeSettings) -> None:
     producer_stamp.init_app(app, ProducerStamp(secret))
     receipt_signer.init_app(app, ReceiptSigner(secret))
     token_revocation.init_app(app, new_revocation_check(settings, settings.data_dir))
+    audit_client.init_app(app, new_audit_client(settings, secret))
     register_message_schema(app, settings)
 
 

@@ -1,9 +1,8 @@
 """Admin routes over the dead letters of the gateway's queues: list, inspect, redrive."""
 
-import logging
 from typing import Any
 
-from flask import Response, abort, g, request
+from flask import Response, abort, request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import ValidationError
@@ -25,18 +24,16 @@ from exchange_service.dead_letters import Redrive, RedriveFailed
 from exchange_service.extensions import dead_letters, producer_stamp
 from exchange_service.json_body import read_declared_json
 from exchange_service.queues import known_queue
+from exchange_service.redrive_audit import record_redrive
 from exchange_service.settings import ExchangeSettings
 from monty_common import strict_json
-from monty_common.auth import current_principal, guard
+from monty_common.auth import guard
 from monty_common.broker import BrokerUnavailable
 from monty_common.broker.problems import broker_problem
 from monty_common.openapi_app import problem_doc as problem
 from monty_common.openapi_app import validation_problem
 from monty_common.problems import ProblemError
 from monty_common.service_app import current_settings
-
-# Redrives are admin actions: the exchange has no audit table of its own, so they are logged.
-_audit_log = logging.getLogger("monty.audit")
 
 # The two bodies a redrive takes.
 REDRIVE_SCHEMAS = [RedriveByIds.model_json_schema(), RedriveAll.model_json_schema()]
@@ -165,7 +162,10 @@ def get_dead_letter(path: DeadLetterPath) -> Response:
         "default): ids not among them are not_found; with all, call again while dead letters remain. "
         "If the broker fails midway the answer is a 503 (504 if a copy's outcome is unknown) problem "
         "whose redriven and message_ids say what was put back before; every other dead letter is "
-        "still in the dead-letter queue and retrying is safe (at worst a message comes twice)." + BROWSING
+        "still in the dead-letter queue and retrying is safe (at worst a message comes twice). Every "
+        "redrive, failed ones too, is recorded in the user service's audit log (dead_letters_redriven) "
+        "before it is answered; if the user service cannot record it, the answer is the same and the "
+        "exchange logs the event instead." + BROWSING
     ),
     responses={
         200: Redriven,
@@ -194,36 +194,20 @@ def redrive_dead_letters(path: QueuePath) -> dict[str, Any]:
     settings = current_settings(ExchangeSettings)
     message_ids = _read_redrive(settings)
     queue = known_queue(settings, path.queue)
+    requested = None if message_ids is None else len(message_ids)
     try:
         done = dead_letters.get().redrive(queue, message_ids)
     except BrokerUnavailable as error:
-        _audit_redrive(queue, 0, "failed")
-        raise _unavailable(error) from error
+        problem = _unavailable(error)
+        record_redrive(queue, requested, 0, problem.status)
+        raise problem from error
     except RedriveFailed as failed:
-        _audit_redrive(queue, len(failed.done.redriven), "failed")
         problem = broker_problem(failed.error, settings.retry_after)
         problem.extensions.update(_redriven(failed.done))
+        record_redrive(queue, requested, len(failed.done.redriven), problem.status)
         raise problem from failed
-    _audit_redrive(queue, len(done.redriven), "succeeded")
+    record_redrive(queue, requested, len(done.redriven), 200)
     return _redriven(done)
-
-
-def _audit_redrive(queue: str, redriven: int, outcome: str) -> None:
-    """Log the redrive as an audit event (logger monty.audit): who, from where, which queue, how many."""
-    principal = current_principal()
-    _audit_log.info(
-        "dead_letters_redriven",
-        extra={
-            "action": "dead_letters_redriven",
-            "actor_id": principal.subject,
-            "actor": principal.username,
-            "request_id": g.get("request_id"),
-            "client": request.remote_addr,
-            "queue": queue,
-            "redriven": redriven,
-            "outcome": outcome,
-        },
-    )
 
 
 def _read_redrive(settings: ExchangeSettings) -> list[str] | None:

@@ -13,6 +13,7 @@ from exchange_service.idempotency_sql import SqlKeyStore
 from exchange_service.message_schema import MessageSchema
 from exchange_service.receipts import ReceiptSigner
 from exchange_service.settings import ExchangeSettings
+from monty_common.audit_events import AuditClient
 from monty_common.auth import token_revocation, token_verifier
 from monty_common.broker import (
     BrokerUnavailable,
@@ -28,11 +29,13 @@ from monty_common.producer_stamp import ProducerStamp
 
 __all__ = [
     "BrokerLinks",
+    "audit_client",
     "broker",
     "broker_topology",
     "dead_letters",
     "idempotency_keys",
     "message_schema",
+    "new_audit_client",
     "new_broker_links",
     "new_dead_letters",
     "new_idempotency_ledger",
@@ -123,6 +126,12 @@ def new_dead_letters(settings: ExchangeSettings, links: BrokerLinks) -> DeadLett
     return DeadLetters(QueueBrowser(settings, SERVICE_NAME), links.publisher, settings.dead_letter_scan)
 
 
+def new_audit_client(settings: ExchangeSettings, secret: str) -> AuditClient | None:
+    """The user service's audit log at MONTY_USERS_URL, or None when it is empty (redrives are then
+    audited only in the log)."""
+    return AuditClient(settings.users_url, secret, settings.users_timeout) if settings.users_url else None
+
+
 broker = Extension[BrokerLinks]("monty.broker")
 # Lists, looks up and redrives the dead letters of the gateway's queues (admin routes).
 dead_letters = Extension[DeadLetters]("monty.dead_letters")
@@ -136,3 +145,5 @@ producer_stamp = Extension[ProducerStamp]("monty.producer_stamp")
 idempotency_keys = Extension[IdempotencyLedger]("monty.idempotency_keys")
 # Issues and checks lease receipts.
 receipt_signer = Extension[ReceiptSigner]("monty.receipt_signer")
+# Records dead-letter redrives in the user service's audit log; None without MONTY_USERS_URL.
+audit_client = Extension[AuditClient | None]("monty.audit_client")

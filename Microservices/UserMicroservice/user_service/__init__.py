@@ -14,7 +14,7 @@ from user_service.extensions import (
     token_verifier,
 )
 from user_service.password_throttle import PasswordChangeThrottle
-from user_service.route_docs import SECURITY_SCHEMES
+from user_service.route_docs import SECURITY_SCHEMES, document_detail_names
 from user_service.schema import init_db_command
 from user_service.settings import UserSettings
 
@@ -43,11 +43,12 @@ def register_extensions(app: MontyOpenAPI, settings: UserSettings) -> None:
 
 
 def register_blueprints(app: MontyOpenAPI) -> None:
-    """Mount the API and the health endpoints."""
+    """Mount the API (completing its document) and the health endpoints."""
     # /users/me is a static path, which Werkzeug matches before /users/<uuid:user_id> in any order.
     app.register_api(self_routes.api)
     app.register_api(admin_routes.api)
     app.register_api(internal_routes.api)
+    app.add_doc_hook(document_detail_names)
     app.register_api(health_blueprint(database.readiness))
 
 

@@ -146,7 +146,8 @@ def delete_user(path: UserPath) -> tuple[str, int]:
     summary="List audit events",
     description=(
         "Admin actions and logins, newest first, a page at a time; never a password. Refused admin "
-        "actions are listed too, with outcome `refused`."
+        "actions are listed too, with outcome `refused`, and so are the other services' events: "
+        "dead-letter redrives and throttled logins."
     ),
     responses={**GUARDED, 200: AuditPageOut},
 )

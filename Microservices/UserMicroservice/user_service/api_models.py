@@ -138,13 +138,13 @@ class AuditEventOut(BaseModel):
 
     id: int
     time: datetime
-    actor_id: str | None = Field(description="The acting user's id; null for a failed login.")
+    actor_id: str | None = Field(description="The acting user's id; null for a failed or throttled login.")
     actor: str | None = Field(description="The acting admin's username, or the name a login gave.")
     action: str = Field(description="What was done (see the README's audit log section).")
-    target: str | None = Field(description="The id of the user acted on.")
+    target: str | None = Field(description="The id of the user acted on, or the queue of a redrive.")
     request_id: str | None
     client: str | None = Field(description="The client's address (proxy-aware).")
-    outcome: str = Field(description="succeeded or refused.")
+    outcome: str = Field(description="succeeded, refused or failed.")
     details: dict[str, Any]
 
 

@@ -10,14 +10,13 @@ from flask import g, has_request_context, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from monty_common.audit_events import CLIENT_MAX, Outcome, ServiceAction, ServiceAuditEvent
 from monty_common.auth import current_principal
 from monty_common.problems import ProblemError
 from user_service.extensions import database
 from user_service.models import AuditEvent
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-CLIENT_MAX = 64
 
 
 class Action(StrEnum):
@@ -31,13 +30,9 @@ class Action(StrEnum):
     USER_DELETED = "user_deleted"
     LOGIN_SUCCEEDED = "login_succeeded"
     LOGIN_FAILED = "login_failed"
-
-
-class Outcome(StrEnum):
-    """How the act ended."""
-
-    SUCCEEDED = "succeeded"
-    REFUSED = "refused"
+    # Recorded by the other services, through POST /internal/audit-events.
+    DEAD_LETTERS_REDRIVEN = ServiceAction.DEAD_LETTERS_REDRIVEN.value
+    LOGIN_THROTTLED = ServiceAction.LOGIN_THROTTLED.value
 
 
 @dataclass(frozen=True)
@@ -120,6 +115,15 @@ def record_login(username: str, user_id: str | None, client: str | None) -> None
                 details={},
             )
         )
+
+
+def record_service_event(event: ServiceAuditEvent) -> AuditEvent:
+    """Record another service's event as it was sent (its request id and client are the acting
+    request's, not the calling service's); the stored event, once committed."""
+    stored = AuditEvent(**event.model_dump(mode="json"))
+    with database.session() as session:
+        session.add(stored)
+    return stored
 
 
 def list_events(limit: int, before: int | None) -> AuditPage:
