@@ -1,6 +1,7 @@
 """When no enabled admin is left: the service still starts, says how to recover, and the operator
 promotes a named user with `flask --app user_service promote-admin <username>`."""
 
+import json
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -75,6 +76,37 @@ def test_promote_admin_makes_a_named_user_an_enabled_admin(database_url: str, tm
     status, output = run_command("user_service", "init-db", env)
     assert status == 0, output
     assert COMMAND not in output
+
+
+def test_commands_that_make_an_admin_are_audited(database_url: str, tmp_path: Path) -> None:
+    """The first admin made by init-db and a promotion by promote-admin are audit events whose actor
+    is the command line, the promotion with the roles before and after."""
+    env = _admins_lost(database_url, tmp_path)
+    status, output = run_command("user_service", "promote-admin", env, ["boss"])
+    assert status == 0, output
+    events = _execute(
+        database_url, "SELECT action, actor_id, actor, target, outcome, details FROM audit_events"
+    )
+    [(boss_id,)] = _execute(database_url, "SELECT id FROM users")
+    details = [_json(event[5]) for event in events]
+    assert [event[:5] for event in events] == [
+        ("user_created", None, "command line", boss_id, "succeeded"),
+        ("roles_changed", None, "command line", boss_id, "succeeded"),
+    ]
+    assert details == [
+        {"command": "init-db", "username": "boss", "roles": ["admin"]},
+        {
+            "command": "promote-admin",
+            "roles": ["admin", "producer"],
+            "previous_roles": ["producer"],
+            "was_disabled": False,
+        },
+    ]
+
+
+def _json(value: object) -> object:
+    """A JSON column as read back (a string on SQLite, already decoded on PostgreSQL)."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def test_promote_admin_of_an_unknown_user_fails_and_changes_nothing(

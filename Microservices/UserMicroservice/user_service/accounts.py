@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from user_service.account_problems import last_admin, user_not_found, username_taken, wrong_password
-from user_service.audit import note
+from user_service.audit import Action, note, note_command
 from user_service.extensions import database
 from user_service.models import ROLE_SEPARATOR, User, now
 from user_service.passwords import hash_password, needs_rehash, password_matches, spend_verification
@@ -168,9 +168,19 @@ def promote_to_admin(username: str) -> User | None:
         user = session.scalar(select(User).where(User.username_key == username_key(username)))
         if user is None:
             return None
+        previous_roles, was_disabled = sorted(user.roles), user.disabled
         user.roles = user.roles | {ADMIN}
         user.disabled = False
         user.updated_at = now()
+        note_command(
+            session,
+            Action.ROLES_CHANGED,
+            user.id,
+            "promote-admin",
+            roles=sorted(user.roles),
+            previous_roles=previous_roles,
+            was_disabled=was_disabled,
+        )
     return user
 
 

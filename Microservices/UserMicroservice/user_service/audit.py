@@ -77,6 +77,26 @@ def note(session: Session, target: str, **details: object) -> None:
     g.audit_noted = True
 
 
+# The actor of an event a command run on the server made (no token, no request, no client).
+COMMAND_ACTOR = "command line"
+
+
+def note_command(session: Session, action: Action, target: str, command: str, **details: object) -> None:
+    """Record, in `session`, what the server command `command` did to `target`."""
+    session.add(
+        AuditEvent(
+            actor_id=None,
+            actor=COMMAND_ACTOR,
+            action=action,
+            target=target,
+            request_id=None,
+            client=None,
+            outcome=Outcome.SUCCEEDED,
+            details={"command": command, **details},
+        )
+    )
+
+
 def audited(action: Action) -> Callable[[F], F]:
     """Audit the admin view: its change notes itself (see note); a refusal is recorded on its own."""
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monty_common.private_files import make_private, private_directory
 from user_service.accounts import has_role
+from user_service.audit import Action, note_command
 from user_service.models import User
 from user_service.passwords import hash_password
 from user_service.settings import UserSettings
@@ -44,6 +45,8 @@ def _insert_admin(sessions: sessionmaker[Session], username: str, password: str)
     try:
         with sessions.begin() as session:
             session.add(user)
+            session.flush()
+            note_command(session, Action.USER_CREATED, user.id, "init-db", username=username, roles=[ADMIN])
     except IntegrityError:
         return False
     return True
