@@ -1,7 +1,6 @@
 """Prometheus metrics every service counts, and the GET /metrics route that serves them."""
 
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -145,18 +144,15 @@ def _multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_VARIABLE)
 
 
-def prepare_multiprocess(directory: Path) -> str:
-    """Share metrics between the server processes through `directory`, emptied and private (called
-    by the master before it forks its workers); return its path."""
+def prepare_multiprocess(folder: Path) -> None:
+    """Share metrics between the server processes through `folder`, new, empty and private (called
+    by the master before it forks its workers)."""
     if instruments.cache_info().currsize:
         raise RuntimeError("metrics were made before multiprocess mode was chosen: they would not be shared")
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(mode=0o700, parents=True)
-    os.environ[MULTIPROC_VARIABLE] = str(directory)
+    os.environ[MULTIPROC_VARIABLE] = str(folder)
     # prometheus_client chose its value store when imported, before the variable was set.
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
     WRITER.defer()
-    return str(directory)
 
 
 def process_exited(pid: int) -> None:
@@ -166,10 +162,11 @@ def process_exited(pid: int) -> None:
         multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
 
 
-def serve_on_port(host: str, port: int) -> None:
-    """Serve every process's metrics on `port`, from the calling (master) process."""
+def serve_on_port(host: str, port: int, folder: Path) -> None:
+    """Serve the metrics every process writes in `folder` on `port`, from the calling (master)
+    process; OSError if the port cannot be bound."""
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    multiprocess.MultiProcessCollector(registry, str(folder))  # type: ignore[no-untyped-call]
     start_http_server(port, addr=host, registry=registry)
 
 
