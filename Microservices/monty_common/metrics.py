@@ -39,6 +39,16 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # Latency buckets (seconds): from a cached answer to a long poll's 20 s wait.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
+# The values the outcome and kind labels take. Their series are listed at 0 from the start: in
+# multiprocess mode a series exists only once written, so increase() would miss its first count and
+# an alert on it could not fire before then.
+PUBLISH_OUTCOMES = ("confirmed", "nacked", "returned", "unavailable", "unknown")
+CONSUME_KINDS = ("single", "batch", "lease")
+LEASE_OUTCOMES = ("acked", "nacked", "extended", "expired", "dead_lettered")
+LOGIN_OUTCOMES = ("succeeded", "failed", "throttled")
+TOKEN_OUTCOMES = ("valid", "invalid", "keys_unavailable")
+JWKS_OUTCOMES = ("ok", "failed")
+
 
 @dataclass(frozen=True)
 class Instruments:
@@ -59,8 +69,24 @@ class Instruments:
 
 @cache
 def instruments() -> Instruments:
-    """This process's metrics, made on first use: after run_service chose multiprocess mode, so
-    they write to its shared files."""
+    """This process's metrics, made on first use (after run_service chose multiprocess mode, so
+    they write to its shared files), with every known outcome and kind listed at 0."""
+    made = _new_instruments()
+    for metric, labels in (
+        (made.published, PUBLISH_OUTCOMES),
+        (made.consumed, CONSUME_KINDS),
+        (made.leases, LEASE_OUTCOMES),
+        (made.logins, LOGIN_OUTCOMES),
+        (made.token_verifications, TOKEN_OUTCOMES),
+        (made.jwks_fetches, JWKS_OUTCOMES),
+    ):
+        for label in labels:
+            series(metric, label)
+    return made
+
+
+def _new_instruments() -> Instruments:
+    """The metrics, with no series yet."""
     return Instruments(
         http_requests=Counter(
             "monty_http_requests_total",
