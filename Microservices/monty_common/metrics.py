@@ -1,7 +1,6 @@
 """Prometheus metrics every service counts, and the GET /metrics route that serves them."""
 
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -40,6 +39,16 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # Latency buckets (seconds): from a cached answer to a long poll's 20 s wait.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
+# The values the outcome and kind labels take. Their series are listed at 0 from the start: in
+# multiprocess mode a series exists only once written, so increase() would miss its first count and
+# an alert on it could not fire before then.
+PUBLISH_OUTCOMES = ("confirmed", "nacked", "returned", "unavailable", "unknown")
+CONSUME_KINDS = ("single", "batch", "lease")
+LEASE_OUTCOMES = ("acked", "nacked", "extended", "expired", "dead_lettered")
+LOGIN_OUTCOMES = ("succeeded", "failed", "throttled")
+TOKEN_OUTCOMES = ("valid", "invalid", "keys_unavailable")
+JWKS_OUTCOMES = ("ok", "failed")
+
 
 @dataclass(frozen=True)
 class Instruments:
@@ -60,8 +69,24 @@ class Instruments:
 
 @cache
 def instruments() -> Instruments:
-    """This process's metrics, made on first use: after run_service chose multiprocess mode, so
-    they write to its shared files."""
+    """This process's metrics, made on first use (after run_service chose multiprocess mode, so
+    they write to its shared files), with every known outcome and kind listed at 0."""
+    made = _new_instruments()
+    for metric, labels in (
+        (made.published, PUBLISH_OUTCOMES),
+        (made.consumed, CONSUME_KINDS),
+        (made.leases, LEASE_OUTCOMES),
+        (made.logins, LOGIN_OUTCOMES),
+        (made.token_verifications, TOKEN_OUTCOMES),
+        (made.jwks_fetches, JWKS_OUTCOMES),
+    ):
+        for label in labels:
+            series(metric, label)
+    return made
+
+
+def _new_instruments() -> Instruments:
+    """The metrics, with no series yet."""
     return Instruments(
         http_requests=Counter(
             "monty_http_requests_total",
@@ -163,18 +188,15 @@ class ProcessId:
         return self._pid
 
 
-def prepare_multiprocess(directory: Path) -> str:
-    """Share metrics between the server processes through `directory`, emptied and private (called
-    by the master before it forks its workers); return its path."""
+def prepare_multiprocess(folder: Path) -> None:
+    """Share metrics between the server processes through `folder`, new, empty and private (called
+    by the master before it forks its workers)."""
     if instruments.cache_info().currsize:
         raise RuntimeError("metrics were made before multiprocess mode was chosen: they would not be shared")
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(mode=0o700, parents=True)
-    os.environ[MULTIPROC_VARIABLE] = str(directory)
+    os.environ[MULTIPROC_VARIABLE] = str(folder)
     # prometheus_client chose its value store when imported, before the variable was set.
     values.ValueClass = values.MultiProcessValue(process_identifier=ProcessId())  # type: ignore[no-untyped-call]
     WRITER.defer()
-    return str(directory)
 
 
 def process_exited(pid: int) -> None:
@@ -184,10 +206,11 @@ def process_exited(pid: int) -> None:
         multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
 
 
-def serve_on_port(host: str, port: int) -> None:
-    """Serve every process's metrics on `port`, from the calling (master) process."""
+def serve_on_port(host: str, port: int, folder: Path) -> None:
+    """Serve the metrics every process writes in `folder` on `port`, from the calling (master)
+    process; OSError if the port cannot be bound."""
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    multiprocess.MultiProcessCollector(registry, str(folder))  # type: ignore[no-untyped-call]
     start_http_server(port, addr=host, registry=registry)
 
 

@@ -5,6 +5,7 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask
@@ -20,6 +21,7 @@ from monty_common.gunicorn_worker import EXIT_MARGIN, LINGER_SECONDS
 from monty_common.lifecycle import close_app
 from monty_common.logging_setup import configure_logging
 from monty_common.malloc_tuning import unmap_large_blocks
+from monty_common.metric_folder import metric_folder
 from monty_common.metrics import prepare_multiprocess, process_exited, serve_on_port
 from monty_common.private_files import private_directory
 from monty_common.request_reading import ReadLimits
@@ -197,9 +199,17 @@ def run_service(
         return 1
     if prepare is not None:
         prepare(settings)
-    if settings.metrics:
+    if not settings.metrics:
+        return _serve(name, factory, settings, None)
+    with metric_folder(name) as folder:
         # Before the fork: every worker writes its metrics where any of them (or the master) reads all.
-        prepare_multiprocess(settings.data_dir / f"metrics-{settings.port}")
+        prepare_multiprocess(folder)
+        return _serve(name, factory, settings, folder)
+
+
+def _serve(name: str, factory: Callable[[S], Flask], settings: S, metrics: Path | None) -> int:
+    """Run gunicorn until it stops; its processes share their metrics through the folder `metrics`
+    (None: not counted)."""
     # gunicorn builds each request's response from this name; its workers inherit it when forked.
     wsgi.Response = _UnnamedResponse
     options = {
@@ -220,12 +230,28 @@ def run_service(
         # One control socket per user would clash between the services of one stack.
         "control_socket_disable": True,
     }
-    if settings.metrics:
+    if metrics is not None:
         options["child_exit"] = _worker_exited
-    if settings.metrics and settings.metrics_port:
-        host, port = settings.host, settings.metrics_port
-        options["when_ready"] = lambda _server: serve_on_port(host, port)
+        if settings.metrics_port:
+            options["when_ready"] = _metrics_server(name, settings.host, settings.metrics_port, metrics)
     # The largest body is the app's own (each worker reads it from the app it builds).
     limits = ReadLimits(settings.header_timeout, settings.body_timeout, 0, settings.request_buffer_bytes)
     _Gunicorn(lambda: factory(settings), options, limits).run()
     return 0
+
+
+def _metrics_server(name: str, host: str, port: int, folder: Path) -> Callable[[Any], None]:
+    """gunicorn's when_ready: serve the metrics of `folder` on `port` from the master, or stop the
+    server (exit 1, one line) when the port cannot be bound, before any worker starts."""
+
+    def serve(_server: Any) -> None:
+        try:
+            serve_on_port(host, port, folder)
+        except OSError as error:
+            print(
+                f"{name}: MONTY_METRICS_PORT: cannot listen on {host}:{port}: {error.strerror or error}",
+                file=sys.stderr,
+            )
+            raise SystemExit(1) from None
+
+    return serve

@@ -75,6 +75,16 @@ class ServiceSettings(BaseSettings):
         description="0: /metrics on the service's own port; N: on port N of MONTY_HOST instead.",
     )
 
+    @field_validator("metrics_port")
+    @classmethod
+    def _metrics_port_is_another(cls, value: int, info: ValidationInfo) -> int:
+        """A metrics port equal to the service's would be bound twice, and the server not start."""
+        if value and value == info.data.get("port"):
+            raise ValueError(
+                f"is MONTY_PORT ({value}): choose another port, or 0 to serve /metrics on MONTY_PORT"
+            )
+        return value
+
 
 class BrokerSettings(ServiceSettings):
     """Settings of a service that talks to RabbitMQ."""

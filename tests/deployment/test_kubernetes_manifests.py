@@ -1,6 +1,7 @@
 """The Kubernetes manifests, checked offline: the core kinds against Kubernetes' own schemas
 (kubernetes-validate, strict), the RabbitmqCluster against the operator's CRD schema, and the
-kustomization's references (files, Secrets, ConfigMaps, Services, ports) against what it holds."""
+kustomization's references (files, Secrets, ConfigMaps, Services, ports) against what it holds, and
+the Ingress's paths against the routes the services' apps serve."""
 
 import json
 import re
@@ -13,7 +14,9 @@ import pytest
 import yaml
 
 from support.drain import stop_bound
+from support.ingress import ingress_backend
 from support.paths import REPO_ROOT
+from support.served_routes import sample_path, served_routes
 
 FOLDER = REPO_ROOT / "Deployment/Kubernetes"
 KUSTOMIZATION = FOLDER / "kustomization.yaml"
@@ -26,6 +29,8 @@ CUSTOM_KINDS = {"RabbitmqCluster"}
 # The Secret the operator makes for the cluster's default user, and the keys it holds.
 OPERATOR_SECRET_KEYS = {"username", "password", "host", "port", "connection_string"}
 HTTP_SERVICES = {"exchange": 9047, "users": 9048, "auth": 9049, "archive": 9050}
+# Routes the services serve that the Ingress leaves unrouted (besides /metrics).
+NOT_ROUTED_PREFIXES = ("/internal/", "/static/")
 
 
 def documents(path: Path) -> list[dict[str, Any]]:
@@ -244,3 +249,22 @@ def test_every_reference_points_at_something_the_manifests_define() -> None:
             assert backend["port"]["name"] in ports_of[backend["name"]], backend
             routed.add(backend["name"])
     assert routed == set(HTTP_SERVICES)
+
+
+def test_the_ingress_routes_each_service_s_api_and_never_its_metrics(tmp_path: Path) -> None:
+    """On each service's host, every route the service serves reaches it through the Ingress but
+    /metrics (Prometheus scrapes the pods), /internal/ (services call each other through their
+    Services) and Flask's empty /static/; those, and any other path, are the controller's 404."""
+    [ingress] = named("Ingress").values()
+    host_of: dict[str, str] = {}
+    for rule in ingress["spec"]["rules"]:
+        [service] = {path["backend"]["service"]["name"] for path in rule["http"]["paths"]}
+        host_of[service] = rule["host"]
+    for service, routes in served_routes(tmp_path).items():
+        host = host_of[service]
+        for route in routes:
+            private = route == "/metrics" or route.startswith(NOT_ROUTED_PREFIXES)
+            expected = None if private else service
+            assert ingress_backend(ingress, host, sample_path(route)) == expected, (service, route)
+        for path in ("/metrics", "/metrics/", "/metrics/x", "/", "/no-such-path"):
+            assert ingress_backend(ingress, host, path) is None, (service, path)

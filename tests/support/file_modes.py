@@ -24,7 +24,7 @@ def open_to_everyone(directory: Path) -> None:
 
 def assert_private(directory: Path) -> None:
     """`directory` is 0700, every file in it 0600 and every folder in it 0700 (what a folder of its
-    own holds, such as the metrics of the server processes, no one else can reach)."""
+    own holds no one else can reach)."""
     found = modes(directory)
     expected = {name: 0o700 if name == "." or (directory / name).is_dir() else 0o600 for name in found}
     assert found == expected, {name: oct(bits) for name, bits in found.items()}

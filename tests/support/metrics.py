@@ -1,6 +1,9 @@
 """Reading a service's GET /metrics in tests."""
 
+import re
 import time
+from collections.abc import Iterable
+from pathlib import Path
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -34,3 +37,24 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     """The sum of `name`'s samples whose labels include `labels` (0 when none)."""
     wanted = set(labels.items())
     return sum(number for (sample, have), number in samples.items() if sample == name and wanted <= have)
+
+
+# A file prometheus-client's multiprocess mode writes (counter_<pid>.db, gauge_livemax_<pid>.db, ...).
+METRIC_FILE = re.compile(r"(counter|histogram|gauge_\w+)_\d+\.db")
+
+
+def metric_folders(pids: Iterable[int]) -> set[Path]:
+    """The folders holding the metric files that the processes `pids` have mapped in memory."""
+    found: set[Path] = set()
+    for pid in pids:
+        try:
+            maps = Path(f"/proc/{pid}/maps").read_text()
+        except OSError:
+            continue  # it exited meanwhile
+        for line in maps.splitlines():
+            fields = line.split(maxsplit=5)
+            if len(fields) == 6:
+                path = Path(fields[5].removesuffix(" (deleted)"))
+                if METRIC_FILE.fullmatch(path.name):
+                    found.add(path.parent)
+    return found

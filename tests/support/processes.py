@@ -2,6 +2,7 @@
 
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import requests
 
+from support.metrics import metric_folders
 from support.paths import REPO_ROOT
 from support.polling import wait_until
 from support.ports import free_port
@@ -116,14 +118,20 @@ class ServiceProcess:
 
     def kill(self) -> int:
         """SIGKILL: no chance to commit, ack or close anything; its exit status."""
+        leftovers = metric_folders([self.pid, *children(self.pid)])
         self.process.kill()
-        return self.process.wait()
+        code = self.process.wait()
+        _remove(leftovers)
+        return code
 
     def kill_group(self) -> int:
         """SIGKILL its whole process group at once (a server's master and workers alike): a crash."""
         assert self._own_group, f"{self.name} was started without a process group of its own"
+        leftovers = metric_folders(self.group_pids())
         os.killpg(self.process.pid, signal.SIGKILL)
-        return self.process.wait()
+        code = self.process.wait()
+        _remove(leftovers)
+        return code
 
     def group_pids(self) -> list[int]:
         """Ids of the processes of its process group (a server's master and workers)."""
@@ -176,6 +184,27 @@ class ServiceProcess:
         """The end of its output, for an error message."""
         output = self.output()
         return f"; its output ends with:\n{output[-3000:]}" if output else ""
+
+
+def children(pid: int) -> list[int]:
+    """Ids of the processes whose parent is `pid` (a server's workers)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # Fields after the command name (in parentheses): state, parent.
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # it exited meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _remove(metric_folders: set[Path]) -> None:
+    """Remove the metric folders of a killed server, which it had no chance to remove itself (its
+    workers may still write in them until they notice: their files stay theirs until they exit)."""
+    for folder in metric_folders:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def environment(settings: Mapping[str, str]) -> dict[str, str]:

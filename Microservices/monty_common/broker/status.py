@@ -26,6 +26,15 @@ class LinkStatus:
         self.misconfigured = False
         self._attempts = 0
         self._failed_at = -RECENT_FAILURE
+        if link:
+            self._list_down()
+
+    def _list_down(self) -> None:
+        """Show the link down, and no reconnect yet, before its first attempt: an alert on a link down
+        also fires for one that never connected."""
+        counted = metrics.instruments()
+        metrics.series(counted.broker_link_up, self._link).set(0)
+        metrics.series(counted.broker_reconnects, self._link)
 
     def attempt_finished(
         self, ready: bool, error: str | None = None, served: bool = False, misconfigured: bool = False
