@@ -49,7 +49,7 @@ pytest: install-dev test-machine
 ## Measure the gateway side by side with RabbitMQ's management API, the seed's
 ## connection-per-request design, raw pika, a no-op Flask app, and granian serving the gateway and the
 ## no-op app in place of gunicorn (needs wrk; options: BENCH_ARGS="--help").
-bench: install-dev
+bench: install-dev test-machine
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
