@@ -8,11 +8,14 @@ writes them within WRITE_INTERVAL; a scrape writes its own process's first.
 """
 
 import atexit
+import logging
 import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+
+log = logging.getLogger(__name__)
 
 # Longest a count waits before /metrics shows it.
 WRITE_INTERVAL = 0.05
@@ -44,14 +47,18 @@ class MetricWriter:
             self._start()
 
     def write_pending(self) -> None:
-        """Apply every queued count (the writing thread, a scrape, or the process's exit)."""
+        """Apply every queued count (the writing thread, a scrape, or the process's exit); a count
+        that fails is logged and dropped, the others still written."""
         pending = self._pending
         while True:
             try:
                 count, amount = pending.popleft()
             except IndexError:
                 return
-            count(amount)
+            try:
+                count(amount)
+            except Exception:  # a metric's own refusal must not stop every later count
+                log.exception("metrics: a count could not be written")
 
     def _start(self) -> None:
         """Start this process's writing thread, once."""

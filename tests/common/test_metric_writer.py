@@ -91,3 +91,20 @@ def test_the_process_id_is_the_forked_childs_own() -> None:
     os.waitpid(pid, 0)
     assert int(os.read(read, 16)) == pid
     os.close(read)
+
+
+def test_a_count_that_fails_does_not_stop_the_others() -> None:
+    """A count the metric refuses is logged and dropped; the writing thread goes on writing."""
+    writer = MetricWriter()
+    writer.defer()
+    total = Total()
+
+    def refused(_amount: float) -> None:
+        raise ValueError("counters can only be incremented by non-negative amounts")
+
+    writer.apply(refused, -1)
+    for _ in range(100):
+        writer.apply(total.inc, 1)
+    wait_until(lambda: total.value == 100, 40 * WRITE_INTERVAL, "the counts after the refused one")
+    writer.apply(total.inc, 1)
+    wait_until(lambda: total.value == 101, 40 * WRITE_INTERVAL, "a count made later")

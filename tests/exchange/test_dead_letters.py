@@ -4,8 +4,10 @@ Dead letters are put in the dead-letter queue as the gateway does once a message
 out (support/dead_letters.py), on the real broker.
 """
 
+import importlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +18,9 @@ from flask_openapi3.openapi import OpenAPI
 from openapi_spec_validator import validate
 from werkzeug.test import TestResponse
 
-from monty_common.broker import dead_letter_queue_of
+from exchange_service.extensions import dead_letters
+from monty_common.broker import BrokerUnavailable, dead_letter_queue_of
+from monty_common.broker.browser import Browse, BrowsedMessage
 from monty_common.dead_letters import DEAD_LETTER_HEADERS
 from monty_common.lifecycle import close_app
 from monty_common.openapi_app import OPENAPI_URL
@@ -468,3 +472,39 @@ def test_a_copy_the_broker_refuses_leaves_its_dead_letter_in_place(
     retried = redrive(client, node_names, {"all": True})
     assert retried.get_json()["message_ids"] == ids[1:]
     assert [body_bytes(client.get("/Consume")) for _ in ids[1:]] == BODIES[1:3]
+
+
+def test_a_redrive_whose_reading_fails_midway_names_what_went_back(
+    app: OpenAPI, client: FlaskClient, amqp_url: str, names: Names, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dead-letter queue's browse fails after the first chunk went back: 503 naming the two
+    redriven (they are in the queue, their dead letters gone), not an answer saying none went back."""
+    # The package exports the extension under the module's name: take the module itself.
+    monkeypatch.setattr(importlib.import_module("exchange_service.dead_letters"), "REDRIVE_CHUNK", 2)
+    ids = dead_letters_of(client, amqp_url, names, BODIES)
+    browser = dead_letters.get(app).browser
+    real_browse = browser.browse
+
+    @contextmanager
+    def failing_browse(queue: str) -> Iterator[Browse]:
+        with real_browse(queue) as browse:
+            read = browse.next
+            taken = []
+
+            def next_then_fail() -> BrowsedMessage | None:
+                if len(taken) == 2:  # the first chunk is read, and put back before the next read
+                    raise BrokerUnavailable("the browse's connection was lost")
+                message = read()
+                taken.append(message)
+                return message
+
+            monkeypatch.setattr(browse, "next", next_then_fail)
+            yield browse
+
+    monkeypatch.setattr(browser, "browse", failing_browse)
+    failed = redrive(client, names, {"all": True})
+    problem = assert_problem(failed, 503, "broker-unavailable")
+    assert (problem["redriven"], problem["message_ids"]) == (2, ids[:2])
+    assert [body_bytes(client.get("/Consume")) for _ in range(2)] == BODIES[:2]
+    assert client.get("/Consume").headers["Monty-Queue-Empty"] == "true"
+    assert queue_depth(amqp_url, dead_letter_queue_of(names.queue)) == len(BODIES) - 2

@@ -11,7 +11,7 @@ from auth_service.extensions import issuer, key_set, login_throttle, throttled_l
 from auth_service.settings import AuthSettings
 from auth_service.throttled_logins import USERNAME_MAX
 from auth_service.users_client import UsersUnavailable
-from monty_common.metrics import instruments
+from monty_common.metrics import add, instruments
 from monty_common.openapi_app import problem_doc
 from monty_common.problems import ProblemError
 from monty_common.service_app import current_settings
@@ -54,7 +54,7 @@ def issue_token(body: Credentials) -> Any:
         attempt = throttle.count(body.username)
     except ProblemError as refused:
         if refused.status == 429:
-            logins.labels("throttled").inc()
+            add(logins, "throttled")
             throttled_logins.get().record(body.username)
         raise
     try:
@@ -66,9 +66,9 @@ def issue_token(body: Credentials) -> Any:
             503, "users-unavailable", "User Service Unavailable", str(error), {"Retry-After": retry_after}
         ) from None
     if user is None:
-        logins.labels("failed").inc()
+        add(logins, "failed")
         raise INVALID
-    logins.labels("succeeded").inc()
+    add(logins, "succeeded")
     throttle.give_back(attempt)
     token = issuer.get().issue(user.id, user.username, user.roles, user.token_version)
     answer = jsonify(TokenAnswer(access_token=token.access_token, expires_in=token.expires_in).model_dump())

@@ -107,6 +107,18 @@ class DeadLetters:
         """
         wanted = None if message_ids is None else dict.fromkeys(message_ids)
         done = Redrive()
+        try:
+            self._redrive(queue, wanted, done)
+        except BrokerUnavailable as error:
+            if not done.redriven:
+                raise
+            # Reading failed after some went back: they must still be named (and audited).
+            raise RedriveFailed(done, error) from error
+        done.not_found = list(wanted or [])
+        return done
+
+    def _redrive(self, queue: str, wanted: dict[str, None] | None, done: Redrive) -> None:
+        """Put back the dead letters `wanted` names (all when None; found ones are taken out of it)."""
         chunk: list[BrowsedMessage] = []
         chunk_bytes = 0
         with self.browser.browse(dead_letter_queue_of(queue)) as browse:
@@ -128,8 +140,6 @@ class DeadLetters:
                     chunk, chunk_bytes = [], 0
             if chunk:
                 self._put_back(browse, queue, chunk, done)
-        done.not_found = list(wanted or [])
-        return done
 
     def _put_back(self, browse: Browse, queue: str, chunk: list[BrowsedMessage], done: Redrive) -> None:
         """Republish `chunk` to `queue`, then remove each dead letter whose copy the broker confirmed."""

@@ -169,6 +169,8 @@ def promote_to_admin(username: str) -> User | None:
         if user is None:
             return None
         previous_roles, was_disabled = sorted(user.roles), user.disabled
+        if ADMIN in user.roles and not was_disabled:
+            return user  # already an enabled admin: nothing changes, nothing to record
         user.roles = user.roles | {ADMIN}
         user.disabled = False
         user.updated_at = now()
