@@ -136,36 +136,14 @@ class ServiceProcess:
     def group_pids(self) -> list[int]:
         """Ids of the processes of its process group (a server's master and workers)."""
         assert self._own_group, f"{self.name} was started without a process group of its own"
-        members = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                # Fields after the command name (in parentheses): state, parent, process group.
-                fields = stat.read_text().rpartition(")")[2].split()
-            except OSError:
-                continue  # it exited meanwhile
-            if int(fields[2]) == self.process.pid:
-                members.append(int(stat.parent.name))
-        return members
-
-    def child_pids(self) -> list[int]:
-        """Ids of its child processes (a server's workers)."""
-        children = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                # Fields after the command name (in parentheses): state, parent.
-                fields = stat.read_text().rpartition(")")[2].split()
-            except OSError:
-                continue  # it exited meanwhile
-            if int(fields[1]) == self.process.pid:
-                children.append(int(stat.parent.name))
-        return children
+        return _processes_where(PROCESS_GROUP, self.process.pid)
 
     @contextmanager
     def paused(self) -> Iterator[None]:
         """Stop it and its children (SIGSTOP) for the block, then let them go on (SIGCONT): meanwhile
         the kernel still accepts connections to its port, but nothing answers, as with a server that
         hangs."""
-        pids = [self.pid, *self.child_pids()]
+        pids = [self.pid, *children(self.pid)]
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
         try:
@@ -188,14 +166,22 @@ class ServiceProcess:
 
 def children(pid: int) -> list[int]:
     """Ids of the processes whose parent is `pid` (a server's workers)."""
+    return _processes_where(PARENT, pid)
+
+
+# Fields of /proc/<pid>/stat after the command name (in parentheses): state, parent, process group.
+PARENT, PROCESS_GROUP = 1, 2
+
+
+def _processes_where(field: int, value: int) -> list[int]:
+    """Ids of the processes whose stat `field` is `value`."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            # Fields after the command name (in parentheses): state, parent.
             fields = stat.read_text().rpartition(")")[2].split()
         except OSError:
             continue  # it exited meanwhile
-        if int(fields[1]) == pid:
+        if int(fields[field]) == value:
             found.append(int(stat.parent.name))
     return found
 
